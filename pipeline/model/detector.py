@@ -1,0 +1,254 @@
+"""The paper's CNN -> certainty attention -> LSTM detector, and its save/load.
+
+The network is two nested models so a server can run the costly CNN only on the
+frames that show a face:
+- `frame_encoder`: one 0..1 RGB crop -> a feature vector (the backbone);
+- `sequence_head`: features (T, D) + face mask (T) -> per-frame p_t, certainty c_t,
+  attention a_t and the video probability (frame head, attention, LSTM, sigmoid).
+The full `detector` applies the encoder to every frame (TimeDistributed) and then the head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from pipeline.errors import ModelError
+from pipeline.model.backbones import BACKBONES, build_backbone
+from pipeline.model.layers import AttentionWeighting, CertaintyAttention, FaceMaskToBool, MaskedBinaryCrossentropy
+from pipeline.settings import DEFAULT_MODEL_PATH, Settings
+
+FRAME_ENCODER = "frame_encoder"
+SEQUENCE_HEAD = "sequence_head"
+OUTPUT_NAMES = ("video", "frame_p", "certainty", "attention")
+UNTRAINED_SEED = 1234
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The architecture: enough to rebuild an identical, untrained network."""
+
+    backbone: str = "mobilenet_v2"
+    input_size: int = 224
+    pretrained_backbone: bool = True
+    attention_temperature: float = 0.2
+    certainty_measure: str = "margin"
+    lstm_units: int = 128
+    dropout: float = 0.3
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a user is told about the model behind a verdict (stored beside the .keras file)."""
+
+    name: str
+    version: str
+    sha256: str
+    trained: bool
+    backbone: str
+    input_size: int
+    threshold: float = 0.5
+    calibration_temperature: float = 1.0
+    created: str | None = None
+    training_data_sha256: str | None = None
+    weights_source: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """Per-clip outputs of the network, as numpy arrays over the T sampled frames."""
+
+    video_probability: float
+    frame_probability: np.ndarray
+    certainty: np.ndarray
+    attention: np.ndarray
+
+
+def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
+    features = keras.Input((None, feature_dim), name="features")
+    mask = keras.Input((None,), name="face_mask")
+    dropped = keras.layers.Dropout(config.dropout, name="feature_dropout")(features)
+    frame_p = keras.layers.Dense(1, activation="sigmoid", name="frame_head")(dropped)
+    frame_p = keras.layers.Reshape((-1,), name="frame_p")(frame_p)
+    certainty, attention = CertaintyAttention(
+        config.attention_temperature, config.certainty_measure, name="certainty_attention"
+    )([frame_p, mask])
+    weighted = AttentionWeighting(name="attention_weighting")([dropped, attention, mask])
+    bool_mask = FaceMaskToBool(name="bool_mask")(mask)
+    sequence = keras.layers.LSTM(config.lstm_units, name="lstm")(weighted, mask=bool_mask)
+    video = keras.layers.Dense(1, activation="sigmoid", name="video_head")(sequence)
+    video = keras.layers.Reshape((), name="video")(video)
+    outputs = {
+        "video": video,
+        "frame_p": keras.layers.Identity(name="frame_p_out")(frame_p),
+        "certainty": keras.layers.Identity(name="certainty")(certainty),
+        "attention": keras.layers.Identity(name="attention")(attention),
+    }
+    return keras.Model([features, mask], outputs, name=SEQUENCE_HEAD)
+
+
+def build_detector(config: ModelConfig | None = None, seed: int | None = None) -> keras.Model:
+    """The full network: frames (B, T, S, S, 3) in 0..1 and mask (B, T) -> output dict."""
+    config = config or ModelConfig()
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    encoder_core = build_backbone(config.backbone, config.input_size, config.pretrained_backbone)
+    crop = keras.Input((config.input_size, config.input_size, 3), name="crop")
+    encoder = keras.Model(crop, encoder_core(crop), name=FRAME_ENCODER)
+    feature_dim = int(encoder.output.shape[-1])
+    head = build_sequence_head(feature_dim, config)
+    frames = keras.Input((None, config.input_size, config.input_size, 3), name="frames")
+    mask = keras.Input((None,), name="face_mask")
+    features = keras.layers.TimeDistributed(encoder, name="frame_features")(frames)
+    outputs = head([features, mask])
+    return keras.Model([frames, mask], outputs, name="certainty_attention_detector")
+
+
+def compile_detector(model: keras.Model, learning_rate: float = 1e-4, frame_loss_weight: float = 0.5) -> None:
+    """The paper's recipe: Adam + binary cross-entropy on the video, plus a masked frame loss.
+
+    The frame loss trains the frame head, whose confidence is the certainty the attention uses.
+    """
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss={"video": keras.losses.BinaryCrossentropy(), "frame_p": MaskedBinaryCrossentropy()},
+        loss_weights={"video": 1.0, "frame_p": frame_loss_weight},
+        metrics={"video": [keras.metrics.AUC(name="auc"), keras.metrics.BinaryAccuracy(name="accuracy")]},
+    )
+
+
+def weights_sha256(model: keras.Model) -> str:
+    digest = hashlib.sha256()
+    for weight in model.get_weights():
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def metadata_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".json")
+
+
+class LoadedModel:
+    """A detector ready to score: load once (slow), then call `predict` per clip (fast)."""
+
+    def __init__(self, model: keras.Model, info: ModelInfo):
+        self.model = model
+        self.info = info
+        self.encoder: keras.Model = model.get_layer("frame_features").layer
+        self.head: keras.Model = model.get_layer(SEQUENCE_HEAD)
+        self.input_size = int(self.encoder.input.shape[1])
+        self.feature_dim = int(self.encoder.output.shape[-1])
+
+    def set_attention_temperature(self, temperature: float) -> None:
+        """Change the attention temperature at inference (the Attention lab's slider)."""
+        layer = self.head.get_layer("certainty_attention")
+        if temperature <= 0:
+            raise ValueError("attention temperature must be positive")
+        layer.temperature = float(temperature)
+
+    def encode(self, crops: np.ndarray) -> np.ndarray:
+        """Backbone features for (N, S, S, 3) crops in 0..1.
+
+        `predict_on_batch` runs a traced graph: about twice as fast as an eager call on a CPU.
+        """
+        if len(crops) == 0:
+            return np.zeros((0, self.feature_dim), dtype=np.float32)
+        return np.asarray(self.encoder.predict_on_batch(crops), dtype=np.float32)
+
+    def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
+        """Run the head on (T, D) features (zeros where mask is 0)."""
+        outputs = self.head([features[None].astype(np.float32), mask[None].astype(np.float32)], training=False)
+        return ModelOutput(
+            video_probability=float(np.asarray(outputs["video"]).reshape(-1)[0]),
+            frame_probability=np.asarray(outputs["frame_p"])[0].astype(np.float64),
+            certainty=np.asarray(outputs["certainty"])[0].astype(np.float64),
+            attention=np.asarray(outputs["attention"])[0].astype(np.float64),
+        )
+
+    def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput:
+        """Score one clip: `face_crops` holds a crop for each frame where mask is 1, in order."""
+        mask = np.asarray(mask, dtype=np.float32)
+        if int(mask.sum()) != len(face_crops):
+            raise ValueError("one crop is needed for each masked-in frame")
+        features = np.zeros((len(mask), self.feature_dim), dtype=np.float32)
+        features[mask > 0] = self.encode(face_crops)
+        return self.predict_features(features, mask)
+
+
+def save_detector(model: keras.Model, path: str | Path, info: ModelInfo) -> ModelInfo:
+    """Write the .keras file and its metadata; returns the info with the file's sha256."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    info = replace(info, sha256=file_sha256(path))
+    metadata_path(path).write_text(json.dumps(info.to_json_dict(), indent=2) + "\n")
+    return info
+
+
+def untrained_detector(config: ModelConfig | None = None) -> LoadedModel:
+    """A seeded, untrained network for when no model file exists: it says so in its info."""
+    config = config or ModelConfig()
+    model = build_detector(config, seed=UNTRAINED_SEED)
+    info = ModelInfo(
+        name=f"certainty-attention-{config.backbone}",
+        version="0.0.0-untrained",
+        sha256=weights_sha256(model),
+        trained=False,
+        backbone=config.backbone,
+        input_size=config.input_size,
+        weights_source=BACKBONES[config.backbone].weights_source,
+        notes="UNTRAINED: no trained model file was found; its probabilities carry no evidence.",
+    )
+    return LoadedModel(model, info)
+
+
+def load_detector(path: str | Path | None = None, settings: Settings | None = None) -> LoadedModel:
+    """Load the detector at `path` (default: the shipped model); untrained if none is shipped."""
+    settings = settings or Settings()
+    path = Path(path or settings.model_path)
+    if not path.exists():
+        if path == DEFAULT_MODEL_PATH:
+            return untrained_detector(ModelConfig(backbone=settings.backbone))
+        raise ModelError(f"{path}: model file not found")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as error:  # a corrupt or foreign file: report it, don't crash
+        raise ModelError(f"{path}: cannot load model ({type(error).__name__}: {error})") from error
+    meta_file = metadata_path(path)
+    meta: dict[str, Any] = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    encoder = model.get_layer("frame_features").layer
+    info = ModelInfo(
+        name=meta.get("name", path.stem),
+        version=meta.get("version", "unknown"),
+        sha256=file_sha256(path),
+        trained=bool(meta.get("trained", False)),
+        backbone=meta.get("backbone", "unknown"),
+        input_size=int(encoder.input.shape[1]),
+        threshold=float(meta.get("threshold", 0.5)),
+        calibration_temperature=float(meta.get("calibration_temperature", 1.0)),
+        created=meta.get("created"),
+        training_data_sha256=meta.get("training_data_sha256"),
+        weights_source=meta.get("weights_source", ""),
+        metrics=meta.get("metrics", {}),
+        notes=meta.get("notes", "" if meta else "no metadata file: treat as untrained"),
+    )
+    return LoadedModel(model, info)

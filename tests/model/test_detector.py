@@ -1,0 +1,93 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.model.detector import (
+    LoadedModel,
+    ModelConfig,
+    ModelInfo,
+    build_detector,
+    load_detector,
+    save_detector,
+)
+from pipeline.model.layers import CertaintyAttention, certainty_from_probability
+
+TINY = ModelConfig(backbone="tiny_cnn", input_size=64, pretrained_backbone=False, lstm_units=8)
+
+
+def test_attention_sums_to_one_over_face_frames_and_is_zero_when_masked():
+    p = np.array([[0.5, 0.9, 0.6, 0.99, 0.1]], dtype=np.float32)
+    mask = np.array([[1, 1, 1, 0, 1]], dtype=np.float32)
+    certainty, attention = (np.asarray(t) for t in CertaintyAttention(temperature=0.2)([p, mask]))
+    assert attention.sum() == pytest.approx(1.0, abs=1e-5)
+    assert attention[0, 3] == 0.0 and certainty[0, 3] == 0.0
+    np.testing.assert_allclose(certainty[0, [0, 1, 2, 4]], [0.0, 0.8, 0.2, 0.8], atol=1e-6)
+    # Higher certainty, more weight; equal certainty, equal weight.
+    assert attention[0, 1] > attention[0, 2] > attention[0, 0]
+    assert attention[0, 1] == pytest.approx(attention[0, 4])
+
+
+def test_lower_temperature_sharpens_attention():
+    p = np.array([[0.6, 0.9]], dtype=np.float32)
+    mask = np.ones((1, 2), dtype=np.float32)
+    soft = np.asarray(CertaintyAttention(temperature=1.0)([p, mask])[1])
+    sharp = np.asarray(CertaintyAttention(temperature=0.05)([p, mask])[1])
+    assert sharp[0, 1] > soft[0, 1] > 0.5
+
+
+def test_entropy_certainty_is_zero_at_a_coin_flip_and_one_at_the_extremes():
+    values = np.asarray(certainty_from_probability(np.array([0.5, 1e-9, 1 - 1e-9]), "entropy"))
+    np.testing.assert_allclose(values, [0.0, 1.0, 1.0], atol=1e-4)
+
+
+def test_model_exposes_per_frame_outputs():
+    model = build_detector(TINY, seed=0)
+    frames = np.random.default_rng(0).random((2, 6, 64, 64, 3), dtype=np.float32)
+    mask = np.array([[1, 1, 1, 1, 0, 0], [1, 0, 1, 0, 1, 0]], dtype=np.float32)
+    out = {k: np.asarray(v) for k, v in model([frames, mask]).items()}
+    assert out["video"].shape == (2,)
+    assert out["frame_p"].shape == out["certainty"].shape == out["attention"].shape == (2, 6)
+    np.testing.assert_allclose(out["attention"].sum(axis=1), [1.0, 1.0], atol=1e-5)
+    assert (out["attention"][mask == 0] == 0).all()
+    assert ((out["video"] > 0) & (out["video"] < 1)).all()
+
+
+def test_save_load_round_trip_gives_identical_outputs(tmp_path: Path):
+    model = build_detector(TINY, seed=3)
+    frames = np.random.default_rng(1).random((1, 5, 64, 64, 3), dtype=np.float32)
+    mask = np.array([[1, 0, 1, 1, 1]], dtype=np.float32)
+    before = {k: np.asarray(v) for k, v in model([frames, mask]).items()}
+    info = ModelInfo(
+        name="tiny", version="t1", sha256="", trained=True, backbone="tiny_cnn", input_size=64, threshold=0.4
+    )
+    saved = save_detector(model, tmp_path / "tiny.keras", info)
+    loaded = load_detector(tmp_path / "tiny.keras")
+    after = {k: np.asarray(v) for k, v in loaded.model([frames, mask]).items()}
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+    assert loaded.info.sha256 == saved.sha256 and len(saved.sha256) == 64
+    assert loaded.info.threshold == 0.4 and loaded.info.trained
+    # The split encoder/head path used by scoring agrees with the full model.
+    split = loaded.predict(frames[0][mask[0] > 0], mask[0])
+    assert split.video_probability == pytest.approx(float(before["video"][0]), abs=1e-5)
+    np.testing.assert_allclose(split.attention, before["attention"][0], atol=1e-5)
+
+
+def test_missing_explicit_model_file_is_a_clear_error(tmp_path: Path):
+    from pipeline.errors import ModelError
+
+    with pytest.raises(ModelError, match="not found"):
+        load_detector(tmp_path / "nope.keras")
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="cannot load"):
+        load_detector(bad)
+
+
+def test_untrained_fallback_says_so():
+    from pipeline.model.detector import untrained_detector
+
+    loaded = untrained_detector(TINY)
+    assert isinstance(loaded, LoadedModel)
+    assert loaded.info.trained is False and "untrained" in loaded.info.version
