@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,15 @@ from pipeline.faces.types import Box
 from pipeline.model.detector import LoadedModel, file_sha256, load_detector
 from pipeline.results import FrameRecord, StageTimings, Verdict, VideoResult
 from pipeline.settings import Settings
-from pipeline.video import VideoInfo, iter_frames, probe_video, read_sampled_frames, sample_indices
+from pipeline.video import (
+    BackgroundDecoder,
+    SampledFrame,
+    VideoInfo,
+    iter_frames,
+    probe_video,
+    read_sampled_frames,
+    sample_indices,
+)
 
 # Candidate faces kept per frame before the tracker picks the main one.
 MAX_CANDIDATES_PER_FRAME = 4
@@ -60,8 +68,8 @@ def extract_faces(
 ) -> FaceExtraction:
     """Decode the sampled frames, detect faces as they arrive, follow the main face, crop it.
 
-    Full frames are dropped as soon as their candidate faces are cut out, so memory
-    stays flat even for long 4K clips.
+    Decoding runs on a background thread, overlapping detection. Full frames are dropped
+    as soon as their candidate faces are cut out, so memory stays flat even for long 4K clips.
     """
     info = info or probe_video(path, settings)
     indices = sample_indices(
@@ -77,15 +85,10 @@ def extract_faces(
     kept_indices: list[int] = []
     on_progress("decoding", 0.0)
 
-    def run(frame_iter) -> None:
-        nonlocal decode_s, detect_s
+    def run(frames: Iterable[SampledFrame]) -> None:
+        nonlocal detect_s
         total = max(len(indices), 1)
-        while True:
-            started = time.perf_counter()
-            frame = next(frame_iter, None)
-            decode_s += time.perf_counter() - started
-            if frame is None:
-                return
+        for frame in frames:
             started = time.perf_counter()
             boxes = detector.detect(frame.rgb)[:MAX_CANDIDATES_PER_FRAME]
             crops = [crop_face(frame.rgb, b, size=settings.crop_size, margin=settings.crop_margin) for b in boxes]
@@ -96,7 +99,9 @@ def extract_faces(
             on_progress("faces", len(kept_indices) / total)
 
     if indices:
-        run(iter(iter_frames(info.path, indices, info.fps)))
+        decoder = BackgroundDecoder(iter_frames(info.path, indices, info.fps))
+        run(decoder)
+        decode_s += decoder.busy_s
     if len(kept_indices) < len(indices) or not indices:
         # The header misstated the frame count (truncated file, some webm): recount, redo.
         started = time.perf_counter()
@@ -106,7 +111,7 @@ def extract_faces(
         candidate_crops.clear()
         kept_indices.clear()
         indices = [f.index for f in frames]
-        run(iter(frames))
+        run(frames)
 
     chosen = select_main_track(candidates)
     crops = [candidate_crops[i][candidates[i].index(box)] for i, box in enumerate(chosen) if box is not None]

@@ -85,8 +85,16 @@ def _padded(items: list[FaceExtraction], frames: int, size: int) -> tuple[np.nda
 
 
 def _targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
+    """Video and frame labels; certainty and attention get placeholders (they have no loss,
+    but Keras wants a target for every output of a dict-output model)."""
     frame_labels = np.where(masks > 0, labels[:, None], NO_FACE_LABEL).astype(np.float32)
-    return {"video": labels.astype(np.float32), "frame_p": frame_labels}
+    placeholder = np.zeros_like(masks, dtype=np.float32)
+    return {
+        "video": labels.astype(np.float32),
+        "frame_p": frame_labels,
+        "certainty": placeholder,
+        "attention": placeholder,
+    }
 
 
 def _features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch: int = 64) -> np.ndarray:

