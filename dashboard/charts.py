@@ -1,0 +1,242 @@
+"""Plotly figures and their text descriptions (the alt text a screen reader reads instead).
+
+Figures are built from the typed `VideoResult`; each point carries its frame's position in
+`customdata`, so a click on the chart can show that frame's face crop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.lab import STRATEGIES, LabOutcome, effective_frames, frame_arrays
+from pipeline.results import VideoResult
+
+# Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+FAKE_COLOR = "#D55E00"
+CERTAINTY_COLOR = "#555555"
+ATTENTION_COLOR = "#0072B2"
+NO_FACE_COLOR = "#999999"
+FONT = {"family": "Source Sans Pro, Arial, sans-serif", "size": 13}
+
+
+def _frame_values(result: VideoResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    times, p, mask = frame_arrays(result)
+    p = np.where(mask > 0, p, np.nan)
+    certainty = np.array([f.certainty if f.certainty is not None else np.nan for f in result.frames])
+    attention = np.array([f.attention for f in result.frames], dtype=np.float64)
+    return times, p, certainty, attention, mask
+
+
+def timeline_figure(
+    result: VideoResult,
+    title: str = "Per-frame fake probability, certainty and attention over time",
+    x_range: tuple[float, float] | None = None,
+    attention_max: float | None = None,
+    height: int = 480,
+) -> go.Figure:
+    """Top: probability and certainty lines, attention bars; bottom: the attention strip."""
+    times, p, certainty, attention, mask = _frame_values(result)
+    positions = np.arange(len(times))
+    figure = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        row_heights=[0.8, 0.2],
+        vertical_spacing=0.06,
+        specs=[[{"secondary_y": True}], [{}]],
+    )
+    figure.add_trace(
+        go.Bar(
+            x=times,
+            y=attention,
+            name="Attention weight",
+            marker_color=ATTENTION_COLOR,
+            opacity=0.35,
+            customdata=positions,
+            hovertemplate="t=%{x:.2f} s<br>attention %{y:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+        secondary_y=True,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=p,
+            name="Fake probability (frame)",
+            mode="lines+markers",
+            line={"color": FAKE_COLOR, "width": 2},
+            marker={"size": 7},
+            customdata=positions,
+            hovertemplate="t=%{x:.2f} s<br>fake probability %{y:.2f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=certainty,
+            name="Certainty",
+            mode="lines",
+            line={"color": CERTAINTY_COLOR, "width": 1.5, "dash": "dot"},
+            customdata=positions,
+            hovertemplate="t=%{x:.2f} s<br>certainty %{y:.2f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    no_face = mask == 0
+    if no_face.any():
+        figure.add_trace(
+            go.Scatter(
+                x=times[no_face],
+                y=np.zeros(int(no_face.sum())),
+                name="No face",
+                mode="markers",
+                marker={"symbol": "x", "color": NO_FACE_COLOR, "size": 8},
+                customdata=positions[no_face],
+                hovertemplate="t=%{x:.2f} s<br>no face<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    figure.add_hline(
+        y=result.threshold,
+        line={"color": FAKE_COLOR, "dash": "dash", "width": 1},
+        annotation_text=f"threshold {result.threshold:.2f}",
+        annotation_position="top left",
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Heatmap(
+            x=times,
+            y=["attention"],
+            z=[attention],
+            colorscale="Blues",
+            zmin=0,
+            zmax=attention_max or max(float(attention.max()), 1e-6),
+            showscale=False,
+            customdata=[positions],
+            hovertemplate="t=%{x:.2f} s<br>attention %{z:.3f}<extra></extra>",
+            name="Attention strip",
+        ),
+        row=2,
+        col=1,
+    )
+    top = attention_max or max(float(attention.max()), 1e-6)
+    figure.update_yaxes(title_text="Probability / certainty", range=[-0.03, 1.03], row=1, col=1, secondary_y=False)
+    figure.update_yaxes(
+        title_text="Attention",
+        range=[0, top * 1.15],
+        row=1,
+        col=1,
+        secondary_y=True,
+        showgrid=False,
+        tickmode="auto",
+        nticks=4,
+        tickformat=".2f",
+    )
+    figure.update_yaxes(showticklabels=True, row=2, col=1)
+    figure.update_xaxes(title_text="Time (s)", row=2, col=1)
+    if x_range is not None:
+        figure.update_xaxes(range=list(x_range))
+    figure.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 90},
+        legend={"orientation": "h", "y": -0.18, "x": 0, "yanchor": "top"},
+        font=FONT,
+        bargap=0.3,
+        hovermode="closest",
+        clickmode="event+select",
+    )
+    return figure
+
+
+def describe_timeline(result: VideoResult) -> str:
+    """The chart in words, for screen readers and for anyone who prefers numbers to lines."""
+    times, p, _, attention, mask = _frame_values(result)
+    if not len(times):
+        return "Timeline: no frames were sampled."
+    text = (
+        f"Timeline of {len(times)} sampled frames from {times[0]:.1f} s to {times[-1]:.1f} s; "
+        f"{int(mask.sum())} show a face."
+    )
+    if mask.any():
+        top_p = int(np.nanargmax(p))
+        top_a = int(np.argmax(attention))
+        text += (
+            f" Frame fake probability ranges from {np.nanmin(p):.2f} to {np.nanmax(p):.2f}, highest at "
+            f"{times[top_p]:.1f} s. Attention is highest at {times[top_a]:.1f} s "
+            f"(weight {attention[top_a]:.3f}). Decision threshold {result.threshold:.2f}."
+        )
+    return text
+
+
+def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> go.Figure:
+    """How much each frame counts under the chosen rule, over the frame probabilities."""
+    times, _, _ = frame_arrays(result)
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_trace(
+        go.Bar(
+            x=times,
+            y=outcome.weights,
+            name="Weight of the frame",
+            marker_color=ATTENTION_COLOR,
+            opacity=0.6,
+            hovertemplate="t=%{x:.2f} s<br>weight %{y:.3f}<extra></extra>",
+        ),
+        secondary_y=True,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=outcome.frame_probability,
+            name="Fake probability (frame)",
+            mode="markers+lines",
+            line={"color": FAKE_COLOR, "width": 1.5},
+            hovertemplate="t=%{x:.2f} s<br>fake probability %{y:.2f}<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    if outcome.probability is not None:
+        figure.add_hline(
+            y=outcome.probability,
+            line={"color": "#000000", "dash": "dot", "width": 1.5},
+            annotation_text=f"video probability {outcome.probability:.2f}",
+            annotation_position="bottom right",
+        )
+    figure.update_yaxes(title_text="Fake probability", range=[-0.03, 1.03], secondary_y=False)
+    figure.update_yaxes(
+        title_text="Weight",
+        range=[0, max(float(outcome.weights.max()), 1e-6) * 1.15],
+        secondary_y=True,
+        showgrid=False,
+        tickmode="auto",
+        nticks=4,
+        tickformat=".2f",
+    )
+    figure.update_xaxes(title_text="Time (s)")
+    figure.update_layout(
+        title={"text": f"Frame weights: {STRATEGIES[outcome.strategy]}", "x": 0, "xanchor": "left"},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 50, "b": 90},
+        legend={"orientation": "h", "y": -0.2, "x": 0, "yanchor": "top"},
+        font=FONT,
+        bargap=0.3,
+    )
+    return figure
+
+
+def describe_lab(outcome: LabOutcome) -> str:
+    if outcome.probability is None:
+        return "No frame shows a face, so there is nothing to weigh."
+    return (
+        f"{STRATEGIES[outcome.strategy]}: video probability {outcome.probability:.2f}; "
+        f"the weights spread over about {effective_frames(outcome.weights):.1f} frames "
+        f"(largest weight {outcome.weights.max():.3f})."
+    )

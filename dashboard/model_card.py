@@ -1,0 +1,86 @@
+"""What `models/` says about the shipped detector: metadata, model card and reliability diagram.
+
+Every file is optional: until a trained model lands, the page must say plainly what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.model.detector import metadata_path
+
+MODEL_CARD_NAME = "MODEL_CARD.md"
+DIAGRAM_PATTERNS = ("*reliability*.png", "*calibration*.png")
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    model_path: Path
+    model_exists: bool
+    metadata: dict[str, Any] | None
+    metadata_error: str | None
+    card_markdown: str | None
+    diagrams: tuple[Path, ...] = field(default_factory=tuple)
+
+    @property
+    def missing(self) -> list[str]:
+        """The files a complete model card needs that are not there, named for the user."""
+        names = []
+        if not self.model_exists:
+            names.append(self.model_path.name)
+        if self.metadata is None:
+            names.append(metadata_path(self.model_path).name)
+        if self.card_markdown is None:
+            names.append(MODEL_CARD_NAME)
+        if not self.diagrams:
+            names.append("a reliability diagram (a PNG named *reliability*)")
+        return names
+
+
+def read_model_files(model_path: Path) -> ModelFiles:
+    """Read whatever of the model's documentation exists next to the model file."""
+    folder = model_path.parent
+    meta_file = metadata_path(model_path)
+    metadata, error = None, None
+    if meta_file.exists():
+        try:
+            loaded = json.loads(meta_file.read_text())
+            metadata = loaded if isinstance(loaded, dict) else None
+            error = None if metadata is not None else "the metadata file is not a JSON object"
+        except (OSError, ValueError) as exc:
+            error = f"{meta_file.name} cannot be read: {exc}"
+    card = folder / MODEL_CARD_NAME
+    diagrams = sorted({p for pattern in DIAGRAM_PATTERNS for p in folder.glob(pattern)})
+    return ModelFiles(
+        model_path=model_path,
+        model_exists=model_path.exists(),
+        metadata=metadata,
+        metadata_error=error,
+        card_markdown=card.read_text() if card.exists() else None,
+        diagrams=tuple(diagrams),
+    )
+
+
+def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """Flatten the metrics dict (possibly nested by split) into (name, value) rows."""
+    rows: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix} · {key}" if prefix else str(key), inner)
+        elif isinstance(value, float):
+            rows.append((prefix, f"{value:.4f}"))
+        elif isinstance(value, list):
+            if len(value) <= 12:
+                rows.append((prefix, ", ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in value)))
+            else:
+                rows.append((prefix, f"{len(value)} values"))
+        else:
+            rows.append((prefix, str(value)))
+
+    walk("", metrics)
+    return rows

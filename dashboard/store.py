@@ -1,0 +1,336 @@
+"""The SQLite store behind the dashboard: users, profiles, login failures and analyses.
+
+SQLite, not the authenticator's YAML file, is the source of truth: YAML is rewritten whole on
+every change, so two registrations at once can lose a user. Here every write is one short
+`BEGIN IMMEDIATE` transaction, and uniqueness is enforced by the database, not by a check
+followed by an insert.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS profiles (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    full_name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    gender TEXT NOT NULL,
+    age INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analyses (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    file_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    result_key TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    probability REAL,
+    settings_json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS analyses_by_user ON analyses(user_id, created_at DESC);
+CREATE INDEX IF NOT EXISTS analyses_by_result ON analyses(result_key);
+"""
+
+
+class DuplicateUserError(ValueError):
+    """The user name or e-mail is taken; `field` says which, for the form."""
+
+    def __init__(self, field: str):
+        super().__init__(f"this {field.replace('_', ' ')} is already registered")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A validated registration, ready to insert (the password is already a bcrypt hash)."""
+
+    username: str
+    email: str
+    password_hash: str
+    full_name: str
+    address: str
+    phone: str
+    gender: str
+    age: int
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    email: str
+    full_name: str
+    failed_logins: int
+    locked_until: float | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One row of a user's history; the result itself lives in the results store under result_key."""
+
+    id: int
+    user_id: int
+    created_at: float
+    file_name: str
+    sha256: str
+    result_key: str
+    verdict: str
+    probability: float | None
+    settings: dict[str, Any]
+
+
+class Store:
+    """All SQL of the dashboard. Safe to share between threads: each call opens its own connection."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with self._connect() as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(SCHEMA)
+        self.path.chmod(0o600)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=30000")
+        return connection
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the lock up front, so concurrent writers queue, never interleave."""
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    def _read(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        connection = self._connect()
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+
+    # Users ---------------------------------------------------------------------------------
+
+    def create_user(self, user: NewUser, now: float | None = None) -> User:
+        """Insert a user and profile in one transaction; raises DuplicateUserError for a taken name or e-mail."""
+        now = time.time() if now is None else now
+        try:
+            with self._transaction() as connection:
+                cursor = connection.execute(
+                    "INSERT INTO users (username, email, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                    (user.username, user.email, user.password_hash, now),
+                )
+                user_id = int(cursor.lastrowid or 0)
+                connection.execute(
+                    "INSERT INTO profiles (user_id, full_name, address, phone, gender, age) VALUES (?, ?, ?, ?, ?, ?)",
+                    (user_id, user.full_name, user.address, user.phone, user.gender, user.age),
+                )
+        except sqlite3.IntegrityError as error:
+            field = "email" if "users.email" in str(error) else "user_name"
+            raise DuplicateUserError(field) from error
+        created = self.get_user(user.username)
+        assert created is not None
+        return created
+
+    def get_user(self, username: str) -> User | None:
+        rows = self._read(
+            "SELECT u.id, u.username, u.email, u.failed_logins, u.locked_until, p.full_name "
+            "FROM users u JOIN profiles p ON p.user_id = u.id WHERE u.username = ?",
+            (username.strip(),),
+        )
+        return _user(rows[0]) if rows else None
+
+    def username_taken(self, username: str) -> bool:
+        return bool(self._read("SELECT 1 FROM users WHERE username = ?", (username.strip(),)))
+
+    def email_taken(self, email: str) -> bool:
+        return bool(self._read("SELECT 1 FROM users WHERE email = ?", (email.strip(),)))
+
+    def count_users(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM users")[0][0])
+
+    def profile(self, user_id: int) -> dict[str, Any]:
+        rows = self._read(
+            "SELECT p.full_name, p.address, p.phone, p.gender, p.age, u.email, u.username "
+            "FROM profiles p JOIN users u ON u.id = p.user_id WHERE p.user_id = ?",
+            (user_id,),
+        )
+        return dict(rows[0]) if rows else {}
+
+    def credentials(self, now: float | None = None) -> dict[str, Any]:
+        """The credentials dict streamlit-authenticator expects, built fresh from the database.
+
+        An expired lockout shows as zero failures, so the authenticator lets the user try again.
+        """
+        now = time.time() if now is None else now
+        rows = self._read(
+            "SELECT u.username, u.email, u.password_hash, u.failed_logins, u.locked_until, p.full_name "
+            "FROM users u JOIN profiles p ON p.user_id = u.id"
+        )
+        usernames = {}
+        for row in rows:
+            expired = row["locked_until"] is not None and row["locked_until"] <= now
+            usernames[row["username"].lower()] = {
+                "email": row["email"],
+                "name": row["full_name"],
+                "password": row["password_hash"],
+                "failed_login_attempts": 0 if expired else int(row["failed_logins"]),
+                "logged_in": False,
+            }
+        return {"usernames": usernames}
+
+    def record_failed_login(self, username: str, limit: int, lockout_s: float, now: float | None = None) -> int:
+        """Count one failure (restarting after an expired lockout); lock the account at `limit`.
+
+        Returns the failure count, 0 for an unknown user name.
+        """
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            row = connection.execute(
+                "SELECT failed_logins, locked_until FROM users WHERE username = ?", (username,)
+            ).fetchone()
+            if row is None:
+                return 0
+            expired = row["locked_until"] is not None and row["locked_until"] <= now
+            failures = 1 if expired else int(row["failed_logins"]) + 1
+            locked_until = now + lockout_s if failures >= limit else None
+            connection.execute(
+                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
+                (failures, locked_until, username),
+            )
+        return failures
+
+    def record_successful_login(self, username: str) -> None:
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", (username,)
+            )
+
+    def locked_until(self, username: str, now: float | None = None) -> float | None:
+        """When the account's lockout ends, or None when it is not locked."""
+        now = time.time() if now is None else now
+        rows = self._read("SELECT locked_until FROM users WHERE username = ?", (username,))
+        if not rows or rows[0][0] is None or rows[0][0] <= now:
+            return None
+        return float(rows[0][0])
+
+    # Analyses ------------------------------------------------------------------------------
+
+    def add_analysis(
+        self,
+        user_id: int,
+        file_name: str,
+        sha256: str,
+        result_key: str,
+        verdict: str,
+        probability: float | None,
+        settings: dict[str, Any],
+        now: float | None = None,
+    ) -> int:
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO analyses (user_id, created_at, file_name, sha256, result_key, verdict, probability, "
+                "settings_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, now, file_name, sha256, result_key, verdict, probability, json.dumps(settings, default=str)),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def list_analyses(self, user_id: int, limit: int = 100, offset: int = 0) -> list[Analysis]:
+        """The user's own analyses, newest first. The user id is always part of the query."""
+        rows = self._read(
+            "SELECT * FROM analyses WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (user_id, limit, offset),
+        )
+        return [_analysis(row) for row in rows]
+
+    def count_analyses(self, user_id: int) -> int:
+        return int(self._read("SELECT COUNT(*) FROM analyses WHERE user_id = ?", (user_id,))[0][0])
+
+    def get_analysis(self, user_id: int, analysis_id: int) -> Analysis | None:
+        """One analysis, only when it belongs to `user_id`."""
+        rows = self._read("SELECT * FROM analyses WHERE id = ? AND user_id = ?", (analysis_id, user_id))
+        return _analysis(rows[0]) if rows else None
+
+    def find_analysis(self, user_id: int, result_key: str, file_name: str) -> Analysis | None:
+        """The user's newest analysis of this file and result, so re-uploading a clip adds no duplicate row."""
+        rows = self._read(
+            "SELECT * FROM analyses WHERE user_id = ? AND result_key = ? AND file_name = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            (user_id, result_key, file_name),
+        )
+        return _analysis(rows[0]) if rows else None
+
+    def delete_analysis(self, user_id: int, analysis_id: int, on_orphan: Callable[[str], None] | None = None) -> bool:
+        """Delete one of the user's analyses; another user's row is never matched.
+
+        When no row uses its result any more, `on_orphan(result_key)` runs inside the transaction,
+        so the cached result is removed before anyone else can point a new row at it.
+        """
+        with self._transaction() as connection:
+            row = connection.execute(
+                "SELECT result_key FROM analyses WHERE id = ? AND user_id = ?", (analysis_id, user_id)
+            ).fetchone()
+            if row is None:
+                return False
+            connection.execute("DELETE FROM analyses WHERE id = ? AND user_id = ?", (analysis_id, user_id))
+            still_used = connection.execute(
+                "SELECT 1 FROM analyses WHERE result_key = ? LIMIT 1", (row["result_key"],)
+            ).fetchone()
+            if not still_used and on_orphan is not None:
+                on_orphan(str(row["result_key"]))
+        return True
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(
+        id=int(row["id"]),
+        username=row["username"],
+        email=row["email"],
+        full_name=row["full_name"],
+        failed_logins=int(row["failed_logins"]),
+        locked_until=row["locked_until"],
+    )
+
+
+def _analysis(row: sqlite3.Row) -> Analysis:
+    return Analysis(
+        id=int(row["id"]),
+        user_id=int(row["user_id"]),
+        created_at=float(row["created_at"]),
+        file_name=row["file_name"],
+        sha256=row["sha256"],
+        result_key=row["result_key"],
+        verdict=row["verdict"],
+        probability=None if row["probability"] is None else float(row["probability"]),
+        settings=json.loads(row["settings_json"]),
+    )

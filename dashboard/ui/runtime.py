@@ -1,0 +1,46 @@
+"""Server-wide resources, created once per server process with `st.cache_resource`.
+
+The cached functions only build objects: no Streamlit call happens inside them, so a cache hit
+replays nothing. Tests swap `ENGINE_FACTORY` for a tiny model.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.engine import Engine, EngineFactory, load_engine
+from dashboard.results_store import ResultStore
+from dashboard.settings import AppSettings
+from dashboard.store import Store
+
+ENGINE_FACTORY: EngineFactory = load_engine
+
+
+@st.cache_resource(show_spinner="Loading the model (once per server; about 10 s)…")
+def _engine(factory_id: str) -> Engine:
+    del factory_id  # part of the cache key only: a test's tiny model never shadows the real one
+    return ENGINE_FACTORY()
+
+
+def get_engine() -> Engine:
+    factory = ENGINE_FACTORY
+    return _engine(f"{factory.__module__}.{getattr(factory, '__qualname__', repr(factory))}")
+
+
+def app_settings() -> AppSettings:
+    """Read per run: cheap, and a changed DFD_DATA_DIR (tests) takes effect at once."""
+    return AppSettings.from_env()
+
+
+@st.cache_resource(show_spinner=False)
+def _store(database_path: str) -> Store:
+    return Store(database_path)
+
+
+def get_store(settings: AppSettings) -> Store:
+    settings.ensure_data_dir()
+    return _store(str(settings.database_path))
+
+
+def get_results(settings: AppSettings) -> ResultStore:
+    return ResultStore(settings.results_dir)

@@ -1,0 +1,67 @@
+"""What the app says about verdicts and limits, written once for the pages and the reports."""
+
+from __future__ import annotations
+
+from pipeline.model.detector import ModelInfo
+from pipeline.results import Verdict, VideoResult
+
+VERDICT_LABELS = {
+    Verdict.FAKE: "Likely manipulated",
+    Verdict.REAL: "No manipulation detected",
+    Verdict.NO_FACE: "No face found: no verdict",
+    Verdict.ERROR: "Could not be analysed",
+}
+
+LIMITATIONS = (
+    "This is a probability from a statistical model, not proof. Treat it as one signal next to "
+    "provenance checks: the source, the upload history, reverse image search, metadata.",
+    "The model only judges the main face it tracks through the clip. Other faces, the background, "
+    "the audio and lip-sync are not analysed.",
+    "It learned from specific manipulation methods; new generators, heavy compression, low resolution, "
+    "small, turned or covered faces can all fool it in either direction.",
+    "'No face found' is an abstention, not a 'real' verdict.",
+    "The probability is calibrated on the model's validation data; on very different footage it may be "
+    "over- or under-confident.",
+)
+
+UNTRAINED_WARNING = (
+    "UNTRAINED MODEL: no trained detector is installed (models/detector.keras is missing or has no "
+    "metadata saying it was trained). The scores below come from random weights and carry NO evidence "
+    "about this clip. Do not use them to judge a video."
+)
+
+
+UNTRAINED_MODEL_CARD = (
+    "No trained model is installed: models/detector.keras is missing (or its metadata does not say it was "
+    "trained), so the app runs an untrained network with random weights. Every score it gives carries no "
+    "evidence until a trained model is shipped."
+)
+
+
+def verdict_label(verdict: Verdict) -> str:
+    return VERDICT_LABELS[verdict]
+
+
+def verdict_sentence(result: VideoResult) -> str:
+    """One sentence a journalist could quote, with the number and the threshold."""
+    if result.verdict == Verdict.NO_FACE or result.probability_fake is None:
+        return (
+            f"No face was found in the {len(result.frames)} sampled frames, so the model abstains: "
+            "this says nothing about whether the clip is real."
+        )
+    side = "at or above" if result.verdict == Verdict.FAKE else "below"
+    return (
+        f"The model estimates a {100 * result.probability_fake:.0f}% probability that the main face was "
+        f"manipulated, {side} its decision threshold of {100 * result.threshold:.0f}%."
+    )
+
+
+def model_summary_line(info: ModelInfo) -> str:
+    trained = "trained" if info.trained else "UNTRAINED"
+    return f"{info.name} {info.version} ({trained}; backbone {info.backbone}, input {info.input_size} px)"
+
+
+def model_limits(info: ModelInfo) -> list[str]:
+    """Known limits of this model: its own notes first, then the general ones."""
+    notes = [info.notes] if info.notes else []
+    return [*notes, *LIMITATIONS]

@@ -1,0 +1,41 @@
+"""Analyze: upload a clip, watch each stage, read the verdict, timeline, faces and quality, download reports."""
+
+import streamlit as st
+
+from dashboard.ui import runtime
+from dashboard.ui.auth import page_setup
+from dashboard.ui.components import (
+    CURRENT,
+    analyse_upload,
+    analysis_settings_sidebar,
+    full_result_view,
+    open_analysis,
+    video_uploader,
+)
+
+user = page_setup("Analyze", ":material/search:")
+app = runtime.app_settings()
+
+st.title("Analyze a clip")
+engine = runtime.get_engine()
+frames, detector = analysis_settings_sidebar(engine, app)
+
+uploaded = video_uploader("Upload a video (mp4, avi, mov, mkv or webm)", key="analyze_upload")
+if uploaded is not None:
+    analysis_id = analyse_upload(uploaded, engine, user, frames, detector)
+    if analysis_id is not None:
+        st.session_state[CURRENT] = analysis_id
+    else:
+        st.session_state.pop(CURRENT, None)
+
+current = st.session_state.get(CURRENT)
+opened = open_analysis(user, current) if current is not None else None
+if opened is None:
+    st.info(
+        "Upload a clip to start. The analysis samples frames, finds the main face, scores each face crop "
+        "and weighs the frames by how certain the model is. A 10-second clip takes a few seconds."
+    )
+else:
+    if uploaded is None:
+        st.caption(f"Showing **{opened.analysis.file_name}** from your history.")
+    full_result_view(opened, app)

@@ -1,0 +1,89 @@
+"""Compare (reviewers): two clips side by side, timelines on one scale, verdicts and faces next to each other."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.quality import assess_quality
+from dashboard.ui import runtime
+from dashboard.ui.auth import page_setup
+from dashboard.ui.components import (
+    CURRENT,
+    analyse_upload,
+    analysis_settings_sidebar,
+    face_gallery,
+    open_analysis,
+    pick_analysis,
+    timeline_section,
+    verdict_card,
+    video_uploader,
+)
+from dashboard.wording import UNTRAINED_WARNING
+
+user = page_setup("Compare", ":material/compare:")
+app = runtime.app_settings()
+store = runtime.get_store(app)
+
+st.title("Compare two clips")
+st.markdown(
+    "Put an original next to a suspected edit. Both timelines share one time axis and one attention scale, "
+    "so a bump in one is directly comparable with the other."
+)
+engine = runtime.get_engine()
+frames, detector = analysis_settings_sidebar(engine, app)
+
+opened = []
+for side, column in zip(("A", "B"), st.columns(2, gap="large"), strict=True):
+    with column:
+        st.subheader(f"Clip {side}")
+        uploaded = video_uploader(f"Upload clip {side}", key=f"compare_upload_{side}")
+        pick_key = f"compare_pick_{side}"
+        if uploaded is not None:
+            new_id = analyse_upload(uploaded, engine, user, frames, detector)
+            if new_id is not None and st.session_state.get(f"compare_seen_{side}") != new_id:
+                st.session_state[f"compare_seen_{side}"] = new_id
+                st.session_state[pick_key] = new_id  # a fresh upload selects itself below
+        default = st.session_state.get(CURRENT) if side == "A" else None
+        chosen = pick_analysis(user, f"…or pick clip {side} from your history", pick_key, store, default)
+        opened.append(open_analysis(user, chosen) if chosen is not None else None)
+
+if not all(opened):
+    st.info("Choose two clips (upload them or pick them from your history) to compare them.")
+    st.stop()
+
+first, second = opened
+assert first is not None and second is not None
+end = max(first.result.video.duration_s, second.result.video.duration_s, 1e-3)
+attention_top = max(f.attention for o in opened if o for f in o.result.frames) or 1e-6
+if not (first.result.model.trained and second.result.model.trained):
+    st.error(UNTRAINED_WARNING, icon=":material/warning:")
+if first.result.sha256 == second.result.sha256:
+    st.info("Both sides are the same file (identical SHA-256).")
+
+for side, item, column in zip(("A", "B"), opened, st.columns(2, gap="large"), strict=True):
+    assert item is not None
+    with column:
+        st.markdown(f"**Clip {side}: {item.analysis.file_name}**")
+        verdict_card(item.result, compact=True)
+        timeline_section(
+            item.result,
+            key=f"compare_{side}_{item.analysis.result_key}",
+            x_range=(0.0, end),
+            attention_max=attention_top,
+            frame_viewer=False,
+            height=440,
+            title=f"Clip {side}: probability, certainty, attention",
+        )
+        st.markdown("Faces the model weighed most")
+        face_gallery(item.result, count=4, columns=4, width=120, compact=True)
+
+st.subheader("Side by side")
+qualities = [assess_quality(o.result, app.quality) for o in opened if o]
+rows = {label: [value] for label, value in qualities[0].rows()}
+for label, value in qualities[1].rows():
+    rows.setdefault(label, ["—"]).append(value)
+table = pd.DataFrame.from_dict(rows, orient="index", columns=["Clip A", "Clip B"])
+table.loc["Probability of manipulation"] = [
+    "—" if o.result.probability_fake is None else f"{100 * o.result.probability_fake:.1f}%" for o in opened if o
+]
+table.loc["SHA-256 (first 16)"] = [o.result.sha256[:16] for o in opened if o]
+st.table(table)

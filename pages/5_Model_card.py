@@ -1,0 +1,76 @@
+"""Model card: what the detector is, how well it does, how reliable its probabilities are, where it fails."""
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.model_card import metric_rows, read_model_files
+from dashboard.ui import runtime
+from dashboard.ui.auth import page_setup
+from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD
+
+page_setup("Model card", ":material/description:")
+st.title("Model card")
+
+engine = runtime.get_engine()
+info = engine.scorer.model.info
+files = read_model_files(engine.settings.model_path)
+
+if not info.trained:
+    st.error(UNTRAINED_MODEL_CARD, icon=":material/warning:")
+else:
+    st.success(f"A trained model is loaded: {info.name} version {info.version}.", icon=":material/check_circle:")
+if files.missing:
+    st.warning("Not found in the `models/` folder: " + ", ".join(files.missing) + ".")
+if files.metadata_error:
+    st.error(files.metadata_error)
+
+st.subheader("The loaded model")
+details = [
+    ("Name", info.name),
+    ("Version", info.version),
+    ("Trained", "yes" if info.trained else "NO: random weights, no evidence"),
+    ("Backbone", info.backbone),
+    ("Input size", f"{info.input_size} px"),
+    ("Decision threshold", f"{info.threshold:.3f}"),
+    ("Calibration temperature", f"{info.calibration_temperature:.3f}"),
+    ("Attention temperature", f"{engine.model_temperature:.2f}"),
+    ("Created", info.created or "—"),
+    ("Training data SHA-256", info.training_data_sha256 or "—"),
+    ("Weights source", info.weights_source or "—"),
+    ("Model SHA-256", info.sha256),
+]
+st.table(pd.DataFrame(details, columns=["Field", "Value"]).set_index("Field"))
+if info.notes:
+    st.markdown(f"**Notes:** {info.notes}")
+
+st.subheader("Metrics")
+metrics = info.metrics or (files.metadata or {}).get("metrics") or {}
+if metrics:
+    st.table(pd.DataFrame(metric_rows(metrics), columns=["Metric", "Value"]).set_index("Metric"))
+else:
+    st.info("No evaluation metrics are recorded for this model yet.")
+
+st.subheader("Reliability diagram")
+if files.diagrams:
+    for diagram in files.diagrams:
+        st.image(
+            str(diagram),
+            caption=diagram.name,
+            alt="Reliability diagram: predicted probability against the observed share of fakes; "
+            "points on the diagonal mean well-calibrated probabilities.",
+            width=560,
+        )
+else:
+    st.info(
+        "No reliability diagram yet. It will show whether a predicted 70% really means about 70% of such "
+        "clips are fake; until then, do not read the probability as a calibrated frequency."
+    )
+
+st.subheader("Model card")
+if files.card_markdown:
+    st.markdown(files.card_markdown)
+else:
+    st.info("`models/MODEL_CARD.md` is not there yet; it will describe the training data, intended use and tests.")
+
+st.subheader("Limitations")
+st.markdown("\n".join(f"- {item}" for item in LIMITATIONS))
