@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import json
 import sys
+import time
 from pathlib import Path
 
 import keras
 import numpy as np
 from tqdm import tqdm
 
+from pipeline.augment import augment_clip
 from pipeline.cache import cached_extract_faces
 from pipeline.datasets import Clip, check_group_split, load_clips
 from pipeline.errors import DataError, PipelineError
@@ -33,10 +36,12 @@ from pipeline.model.detector import (
     compile_detector,
     save_detector,
 )
-from pipeline.scoring import FaceExtraction
+from pipeline.scoring import FaceExtraction, calibrate
 from pipeline.settings import DEFAULT_CACHE_DIR, DEFAULT_MODEL_PATH, Settings
 
 NO_FACE_LABEL = -1.0
+# Calibrated probabilities make 0.5 the equal-cost decision point.
+DEFAULT_THRESHOLD = 0.5
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +57,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-clips", type=int, help="use at most this many clips (quick runs)")
+    parser.add_argument("--frames-per-clip", type=int, default=16, help="frames per clip in a training step")
+    parser.add_argument("--no-augment", action="store_true", help="train without format-destroying augmentation")
     parser.add_argument("--version", default=dt.date.today().isoformat())
 
 
@@ -109,26 +116,102 @@ def _features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch:
     return features.reshape(n, t, -1)
 
 
-class CropSequence(keras.utils.PyDataset):
-    """Batches of (frames, mask) for end-to-end training, scaled to 0..1 on the fly."""
+def family_weights(clips: list[Clip]) -> np.ndarray:
+    """Sampling weights: fakes and reals weigh the same in total, and so does every
+    generator family within the fakes and every dataset within the reals, so the many
+    clips of one family cannot drown the rare ones."""
+    keys = [(c.label, c.method if c.label else c.dataset) for c in clips]
+    families_per_label = {label: {k for k in keys if k[0] == label} for label in (0, 1)}
+    counts = {k: keys.count(k) for k in set(keys)}
+    weights = np.array([1.0 / (counts[k] * len(families_per_label[k[0]])) for k in keys])
+    return weights / weights.sum()
 
-    def __init__(self, crops: np.ndarray, masks: np.ndarray, labels: np.ndarray, batch_size: int, seed: int):
+
+def set_trainable_tail(encoder: keras.Model, layers: int) -> int:
+    """Train only the last `layers` backbone layers; BatchNorm stays frozen (small batches
+    of correlated frames would corrupt its statistics). Returns the trainable layer count."""
+    flat = [layer for layer in _flatten_layers(encoder) if layer.weights]
+    for index, layer in enumerate(flat):
+        trainable = index >= len(flat) - layers and not isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = trainable
+    return sum(layer.trainable for layer in flat)
+
+
+def _flatten_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    flat: list[keras.layers.Layer] = []
+    for layer in model.layers:
+        flat.extend(_flatten_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    return flat
+
+
+class ClipBatches(keras.utils.PyDataset):
+    """Batches of (frames, mask) -> targets for end-to-end training.
+
+    Training batches draw clips with `family_weights`, take `frames_per_clip` frames in
+    temporal order, and degrade each clip with one random augmentation. Validation
+    batches (augment=False, weights=None) go through every clip once, all frames.
+    """
+
+    def __init__(
+        self,
+        crops: np.ndarray,
+        masks: np.ndarray,
+        labels: np.ndarray,
+        batch_size: int,
+        *,
+        weights: np.ndarray | None = None,
+        frames_per_clip: int | None = None,
+        augment: bool = False,
+        seed: int = 0,
+    ):
         super().__init__()
-        self.crops, self.masks, self.labels, self.batch_size = crops, masks, labels, batch_size
-        self.order = np.random.default_rng(seed).permutation(len(labels))
+        self.crops, self.masks, self.labels = crops, masks, labels
+        self.batch_size, self.weights, self.augment, self.seed = batch_size, weights, augment, seed
+        self.frames_per_clip = frames_per_clip
+        self.epoch = 0
 
     def __len__(self) -> int:
         return int(np.ceil(len(self.labels) / self.batch_size))
 
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
     def __getitem__(self, index: int):
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return (
-            {"frames": to_model_input(self.crops[rows]), "face_mask": self.masks[rows]},
-            _targets(self.labels[rows], self.masks[rows]),
-        )
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.weights is None:
+            rows = np.arange(index * self.batch_size, min((index + 1) * self.batch_size, len(self.labels)))
+        else:
+            rows = rng.choice(len(self.labels), size=self.batch_size, p=self.weights)
+        total = self.masks.shape[1]
+        keep = min(self.frames_per_clip or total, total)
+        frames = np.zeros((len(rows), keep, *self.crops.shape[2:]), dtype=np.uint8)
+        masks = np.zeros((len(rows), keep), dtype=np.float32)
+        for i, row in enumerate(rows):
+            picks = np.sort(rng.choice(total, size=keep, replace=False)) if keep < total else np.arange(total)
+            clip_frames = self.crops[row, picks]
+            if self.augment:
+                clip_frames = augment_clip(clip_frames, rng)
+            frames[i] = clip_frames * self.masks[row, picks, None, None, None].astype(np.uint8)
+            masks[i] = self.masks[row, picks]
+        labels = self.labels[rows]
+        return {"frames": to_model_input(frames), "face_mask": masks}, _targets(labels, masks)
+
+
+def fit_temperature(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Temperature scaling: the T minimising the log loss of sigmoid(logit(p) / T)."""
+    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
+    logits = np.log(p / (1 - p))
+    best, best_loss = 1.0, np.inf
+    for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 400)):
+        q = np.clip(1 / (1 + np.exp(-logits / temperature)), 1e-7, 1 - 1e-7)
+        loss = -np.mean(labels * np.log(q) + (1 - labels) * np.log(1 - q))
+        if loss < best_loss:
+            best, best_loss = float(temperature), loss
+    return best
 
 
 def run_train(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
     clips = load_clips(args.data)
     check_group_split(clips)
     missing = [c for c in clips if not c.path.exists()]
@@ -161,7 +244,7 @@ def run_train(args: argparse.Namespace) -> int:
         train_x = [_features(encoder, train_crops, train_masks), train_masks]
         val_x = [_features(encoder, val_crops, val_masks), val_masks] if val else None
         compile_detector(head, args.lr)
-        head.fit(
+        history = head.fit(
             train_x,
             _targets(train_y, train_masks),
             validation_data=(val_x, _targets(val_y, val_masks)) if val else None,
@@ -172,20 +255,40 @@ def run_train(args: argparse.Namespace) -> int:
         )
         val_p = np.asarray(head.predict(val_x, verbose=0)["video"]).reshape(-1) if val else np.array([])
     else:
-        for layer in encoder.layers[: -args.fine_tune_layers]:
-            layer.trainable = False
+        trainable = set_trainable_tail(encoder, args.fine_tune_layers)
+        print(f"fine-tuning {trainable} backbone layers", file=sys.stderr)
         compile_detector(model, args.lr)
-        train_data = CropSequence(train_crops, train_masks, train_y, args.batch_size, args.seed)
-        val_data = CropSequence(val_crops, val_masks, val_y, args.batch_size, args.seed) if val else None
-        model.fit(train_data, validation_data=val_data, epochs=args.epochs, callbacks=callbacks, verbose=1)
+        train_data = ClipBatches(
+            train_crops,
+            train_masks,
+            train_y,
+            args.batch_size,
+            weights=family_weights([e[0] for e in train]),
+            frames_per_clip=args.frames_per_clip,
+            augment=not args.no_augment,
+            seed=args.seed,
+        )
+        val_data = ClipBatches(val_crops, val_masks, val_y, args.batch_size) if val else None
+        history = model.fit(train_data, validation_data=val_data, epochs=args.epochs, callbacks=callbacks, verbose=2)
         val_p = (
-            np.asarray(model.predict([to_model_input(val_crops), val_masks], verbose=0)["video"]).reshape(-1)
-            if val
+            np.concatenate([np.asarray(model.predict_on_batch(x)["video"]).reshape(-1) for x, _ in val_data])
+            if val_data
             else np.array([])
         )
 
-    metrics = compute_metrics(val_y, val_p).to_dict() if len(val_y) else {}
+    temperature = fit_temperature(val_y, val_p) if len(np.unique(val_y)) == 2 else 1.0
+    calibrated = np.array([calibrate(p, temperature) for p in val_p])
+    metrics = (
+        {
+            "raw": compute_metrics(val_y, val_p).to_dict(),
+            "calibrated": compute_metrics(val_y, calibrated).to_dict(),
+        }
+        if len(val_y)
+        else {}
+    )
     data_hash = hashlib.sha256("".join(sorted(e[1] for e in train)).encode()).hexdigest()
+    minutes = (time.perf_counter() - started) / 60
+    command = "python -m pipeline train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
     info = ModelInfo(
         name=f"certainty-attention-{config.backbone}",
         version=args.version,
@@ -193,12 +296,21 @@ def run_train(args: argparse.Namespace) -> int:
         trained=True,
         backbone=config.backbone,
         input_size=size,
+        threshold=DEFAULT_THRESHOLD,
+        calibration_temperature=temperature,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         training_data_sha256=data_hash,
         weights_source=BACKBONES[config.backbone].weights_source,
-        metrics={"val": metrics, "train_clips": len(train), "val_clips": len(val)},
-        notes=f"trained by `python -m pipeline train {args.data}` for {args.epochs} epochs",
+        metrics={
+            "val": metrics,
+            "train_clips": len(train),
+            "val_clips": len(val),
+            "training_minutes": round(minutes, 1),
+            "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
+        },
+        notes=f"trained for {args.epochs} epochs on {args.data}" + (f" by `{command}`" if command else ""),
     )
     info = save_detector(model, args.out, info)
-    print(f"saved {args.out} (sha256 {info.sha256[:12]}); val: {metrics}")
+    print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min; temperature {temperature:.3f}")
+    print(json.dumps(metrics, indent=1))
     return 0

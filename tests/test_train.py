@@ -57,3 +57,40 @@ def test_second_run_reads_crops_from_the_cache(tiny_dataset: Path, tmp_path: Pat
 
     monkeypatch.setattr(cache_module, "extract_faces", no_decoding)
     assert _train(tiny_dataset, tmp_path / "b.keras", cache) == 0
+
+
+def test_end_to_end_fine_tuning_with_augmentation(tiny_dataset: Path, tmp_path: Path):
+    out = tmp_path / "e2e.keras"
+    code = main(
+        ["train", str(tiny_dataset / "manifest.csv"), "--backbone", "tiny_cnn", "--epochs", "1", "--batch-size", "2",
+         "--frames", "4", "--frames-per-clip", "3", "--fine-tune-layers", "2", "--detector", "haar",
+         "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["calibration_temperature"] > 0
+    assert {"raw", "calibrated"} <= set(meta["metrics"]["val"])
+    assert "loss" in meta["metrics"]["history"]
+
+
+def test_family_weights_balance_labels_and_generators():
+    from pipeline.datasets import Clip
+    from pipeline.train import family_weights
+
+    clips = [Clip(Path(f"{i}"), 1, "train", str(i), "A") for i in range(6)]
+    clips += [Clip(Path("b"), 1, "train", "b", "B")]
+    clips += [Clip(Path(f"r{i}"), 0, "train", f"r{i}", "original", "D") for i in range(3)]
+    weights = family_weights(clips)
+    assert weights.sum() == pytest.approx(1.0)
+    assert weights[:6].sum() == pytest.approx(weights[6]) == pytest.approx(0.25)
+    assert weights[7:].sum() == pytest.approx(0.5)
+
+
+def test_temperature_scaling_recovers_overconfidence():
+    from pipeline.train import fit_temperature
+
+    rng = np.random.default_rng(0)
+    true_p = rng.uniform(0.05, 0.95, 4000)
+    labels = (rng.random(4000) < true_p).astype(int)
+    overconfident = 1 / (1 + np.exp(-np.log(true_p / (1 - true_p)) * 3))
+    assert 2.0 < fit_temperature(labels, overconfident) < 4.5
