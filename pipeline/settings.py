@@ -27,7 +27,7 @@ class Settings:
     max_sampled_frames: int = 256
 
     # Faces.
-    detector: str = "haar"
+    detector: str = "blazeface_auto"
     detector_max_side: int = 640
     min_face_fraction: float = 0.06
     crop_size: int = 224

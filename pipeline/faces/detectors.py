@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 
+from pipeline.errors import PipelineError
 from pipeline.faces.types import Box
 
 __all__ = [
@@ -40,11 +41,11 @@ DEFAULT_MIN_FACE_FRACTION = 0.06
 REQUIREMENTS_FILE = "requirements-detectors.txt"
 
 
-class UnknownDetectorError(ValueError):
+class UnknownDetectorError(PipelineError, ValueError):
     """Raised for a detector name that is not in the registry."""
 
 
-class DetectorUnavailableError(RuntimeError):
+class DetectorUnavailableError(PipelineError, RuntimeError):
     """Raised when a detector's optional package or model file is missing."""
 
 
@@ -430,6 +431,25 @@ class BlazeFaceBackDetector(BlazeFaceDetector):
 
     name = "blazeface_back"
     variant = "back"
+
+
+@register_detector("blazeface_auto", available=_blazeface_available("short"))
+class BlazeFaceAutoDetector(FaceDetector):
+    """Short-range BlazeFace, then full-range on frames where it finds nothing.
+
+    Short-range is the fastest and most reliable on talking heads; full-range finds the
+    small faces of wide shots that short-range misses. Most frames pay only for the first.
+    """
+
+    name = "blazeface_auto"
+
+    def __init__(self, *, max_side: int = DEFAULT_MAX_SIDE, min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION):
+        super().__init__(max_side=max_side, min_face_fraction=min_face_fraction)
+        self.short = BlazeFaceShortDetector(max_side=max_side, min_face_fraction=min_face_fraction)
+        self.full = BlazeFaceFullDetector(max_side=max_side, min_face_fraction=min_face_fraction)
+
+    def detect(self, frame_rgb: np.ndarray) -> list[Box]:
+        return self.short.detect(frame_rgb) or self.full.detect(frame_rgb)
 
 
 # ---------------------------------------------------------------------------

