@@ -3,6 +3,14 @@
 Clips are scored through the same face extraction as `score` (via the crop cache),
 so evaluation measures what users get. Clips without a face are counted as
 abstentions and left out of the metrics, never given a made-up score.
+
+Optional extras, all on the same clips in the same run:
+- `--robustness`: the clips re-encoded at a low bitrate, downscaled to 360p, and
+  normalised around the face (one square size, one quality), so format tells nothing;
+- `--ablation`: other aggregation rules over the same per-frame probabilities, the
+  peer MesoNet with its published weights, other model files (`--compare-model`),
+  and a classifier that sees only the file format (resolution, fps, bitrate, length);
+- `--reliability-png`: the reliability diagram of the calibrated probabilities.
 """
 
 from __future__ import annotations
@@ -10,24 +18,32 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from pipeline.aggregation import aggregate
 from pipeline.cache import cached_extract_faces
 from pipeline.datasets import Clip, load_clips
 from pipeline.errors import DataError, PipelineError
-from pipeline.metrics import Metrics, compute_metrics
+from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
+from pipeline.results import VideoResult
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings
+from pipeline.transcode import ROBUSTNESS_VARIANTS, median_box, normalise_around_face, reencode
 
 
 @dataclass(frozen=True)
 class ScoredClip:
     clip: Clip
-    probability: float | None  # None: no face (abstained)
+    result: VideoResult | None  # None: the clip could not be read (see error)
     error: str | None = None
+
+    @property
+    def probability(self) -> float | None:
+        return None if self.result is None else self.result.probability_fake
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,39 +54,180 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", help="face detector")
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="face-crop cache")
+    parser.add_argument("--robustness", action="store_true", help="add re-encoded, downscaled, normalised rows")
+    parser.add_argument("--ablation", action="store_true", help="add aggregation, peer and format-only rows")
+    parser.add_argument("--compare-model", type=Path, action="append", default=[], help="another model to add")
+    parser.add_argument("--reliability-png", type=Path, help="save the reliability diagram here")
     parser.add_argument("--json-out", type=Path, help="also write the metrics as JSON here")
 
 
-def score_clips(clips: list[Clip], scorer, cache_dir: Path) -> list[ScoredClip]:
+def score_clips(clips: list[Clip], scorer, cache_dir: Path, label: str = "scoring") -> list[ScoredClip]:
     scored = []
-    for clip in tqdm(clips, desc="scoring", unit="clip", file=sys.stderr):
+    for clip in tqdm(clips, desc=label, unit="clip", file=sys.stderr):
         try:
             sha256, faces = cached_extract_faces(clip.path, scorer.settings, scorer.detector, cache_dir)
-            result = scorer.judge(clip.path, sha256, faces)
-            scored.append(ScoredClip(clip, result.probability_fake))
+            scored.append(ScoredClip(clip, scorer.judge(clip.path, sha256, faces)))
         except PipelineError as error:
             scored.append(ScoredClip(clip, None, str(error)))
     return scored
 
 
-def metric_rows(scored: list[ScoredClip], threshold: float) -> list[tuple[str, Metrics]]:
+def _metrics_of(items: list[tuple[Clip, float]], threshold: float) -> Metrics:
+    return compute_metrics(np.array([c.label for c, _ in items]), np.array([p for _, p in items]), threshold)
+
+
+def metric_rows(
+    scored: list[ScoredClip], threshold: float, prefix: str = "", breakdown: bool = True
+) -> list[tuple[str, Metrics]]:
     """Overall, then one row per method (its fakes against all reals), then per dataset."""
-    judged = [s for s in scored if s.probability is not None]
+    judged = [(s.clip, s.probability) for s in scored if s.probability is not None]
     if not judged:
         raise DataError("no clip could be scored")
-
-    def metrics(items: list[ScoredClip]) -> Metrics:
-        return compute_metrics(
-            np.array([s.clip.label for s in items]), np.array([s.probability for s in items]), threshold
+    rows = [(prefix or "all", _metrics_of(judged, threshold))]
+    if not breakdown:
+        return rows
+    reals = [(c, p) for c, p in judged if c.label == 0]
+    for method in sorted({c.method for c, _ in judged if c.label == 1}):
+        rows.append(
+            (f"method: {method}", _metrics_of(reals + [(c, p) for c, p in judged if c.method == method], threshold))
         )
-
-    rows = [("all", metrics(judged))]
-    reals = [s for s in judged if s.clip.label == 0]
-    for method in sorted({s.clip.method for s in judged if s.clip.label == 1}):
-        rows.append((f"method: {method}", metrics(reals + [s for s in judged if s.clip.method == method])))
-    for dataset in sorted({s.clip.dataset for s in judged if s.clip.dataset}):
-        rows.append((f"dataset: {dataset}", metrics([s for s in judged if s.clip.dataset == dataset])))
+    for dataset in sorted({c.dataset for c, _ in judged if c.dataset}):
+        rows.append(
+            (f"dataset: {dataset}", _metrics_of([(c, p) for c, p in judged if c.dataset == dataset], threshold))
+        )
     return rows
+
+
+def aggregation_rows(scored: list[ScoredClip], threshold: float) -> list[tuple[str, Metrics]]:
+    """The same per-frame probabilities, pooled by other rules (the ablation's b and c)."""
+    rules: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+        "(b) mean of frame probabilities": lambda p, m: aggregate("mean", p, m),
+        "(c) confident strategy": lambda p, m: aggregate("confident", p, m),
+        "certainty-weighted mean (no LSTM)": lambda p, m: aggregate("certainty_attention", p, m),
+        "max of frame probabilities": lambda p, m: aggregate("max", p, m),
+    }
+    rows = []
+    for name, rule in rules.items():
+        items = []
+        for s in scored:
+            if s.result is None or s.result.probability_fake is None:
+                continue
+            p = np.array([f.p_fake if f.p_fake is not None else 0.0 for f in s.result.frames])
+            mask = np.array([f.has_face for f in s.result.frames], dtype=float)
+            items.append((s.clip, rule(p, mask)))
+        rows.append((name, _metrics_of(items, threshold)))
+    return rows
+
+
+def mesonet_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[tuple[str, Metrics]]:
+    """The peer: MesoNet's published weights on the same face crops, mean over frames."""
+    from pipeline.peers.mesonet import MESONET_DIR, load_meso4, meso4_fake_probabilities
+
+    rows = []
+    for weights in ("Meso4_DF.h5", "Meso4_F2F.h5"):
+        if not (MESONET_DIR / weights).exists():
+            continue
+        model = load_meso4(MESONET_DIR / weights)
+        items = []
+        for s in scored:
+            if s.probability is None:
+                continue
+            _, faces = cached_extract_faces(s.clip.path, scorer.settings, scorer.detector, cache_dir)
+            items.append((s.clip, float(meso4_fake_probabilities(model, faces.crops).mean())))
+        rows.append((f"peer: MesoNet {weights}", _metrics_of(items, 0.5)))
+    return rows
+
+
+def format_only_rows(manifest: Path, evaluated: list[ScoredClip]) -> list[tuple[str, Metrics]]:
+    """A classifier that sees only the container: resolution, fps, bitrate, length, codec.
+
+    Trained on the manifest's train split, scored on the evaluated clips: what a model
+    could get by reading the format instead of the face.
+    """
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from pipeline.video import probe_video
+
+    def features(clip: Clip) -> list[float]:
+        info = probe_video(clip.path)
+        duration = max(info.duration_s, 1e-3)
+        return [
+            info.width,
+            info.height,
+            info.width / max(info.height, 1),
+            info.fps,
+            duration,
+            info.size_bytes * 8 / duration / 1000,
+            info.size_bytes * 8 / max(info.width * info.height * info.frame_count, 1),
+            float(info.codec == "h264"),
+        ]
+
+    train = [c for c in load_clips(manifest) if c.split == "train" and c.path.exists()]
+    model = GradientBoostingClassifier(random_state=0).fit(
+        np.array([features(c) for c in train]), np.array([c.label for c in train])
+    )
+    items = [
+        (s.clip, float(model.predict_proba(np.array([features(s.clip)]))[0, 1]))
+        for s in evaluated
+        if s.probability is not None
+    ]
+    return [("format-only classifier", _metrics_of(items, 0.5))]
+
+
+def robustness_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[tuple[str, Metrics]]:
+    """Score re-encoded copies of the clips (made once, kept in the cache folder)."""
+    rows = []
+    usable = [s for s in scored if s.result is not None and s.result.probability_fake is not None]
+    variants = {**{name: None for name in ROBUSTNESS_VARIANTS}, "normalised_256px_crf26": None}
+    for variant in variants:
+        copies = []
+        for s in tqdm(usable, desc=f"re-encoding: {variant}", unit="clip", file=sys.stderr):
+            target = cache_dir / "robustness" / variant / f"{s.result.sha256[:32]}.mp4"
+            if not target.exists():
+                if variant in ROBUSTNESS_VARIANTS:
+                    reencode(s.clip.path, target, ROBUSTNESS_VARIANTS[variant])
+                else:
+                    box = median_box(f.face_box for f in s.result.frames)
+                    normalise_around_face(s.clip.path, target, box)
+            copies.append(Clip(target, s.clip.label, s.clip.split, s.clip.group, s.clip.method, s.clip.dataset))
+        rescored = score_clips(copies, scorer, cache_dir, label=f"scoring: {variant}")
+        rows += metric_rows(rescored, scorer.threshold, prefix=f"robustness: {variant}", breakdown=False)
+    return rows
+
+
+def save_reliability_diagram(scored: list[ScoredClip], path: Path, title: str) -> None:
+    """Observed fake rate against mean predicted probability per bin, with clip counts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    judged = [(s.clip.label, s.probability) for s in scored if s.probability is not None]
+    labels, probs = np.array([x for x, _ in judged]), np.array([p for _, p in judged])
+    edges = np.linspace(0, 1, ECE_BINS + 1)
+    which = np.clip(np.digitize(probs, edges[1:-1]), 0, ECE_BINS - 1)
+    centres, observed, counts = [], [], []
+    for b in range(ECE_BINS):
+        chosen = which == b
+        if chosen.any():
+            centres.append(probs[chosen].mean())
+            observed.append(labels[chosen].mean())
+            counts.append(int(chosen.sum()))
+    figure, axis = plt.subplots(figsize=(5, 5), dpi=120)
+    axis.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    axis.plot(centres, observed, marker="o", color="#1f5fa8", label="model")
+    for x, y, n in zip(centres, observed, counts, strict=True):
+        axis.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    axis.set_xlabel("predicted probability of fake (calibrated)")
+    axis.set_ylabel("observed fraction of fakes")
+    axis.set_title(title, fontsize=9)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.legend(loc="upper left", fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def format_table(rows: list[tuple[str, Metrics]]) -> str:
@@ -100,14 +257,36 @@ def run_evaluate(args: argparse.Namespace) -> int:
         frames=args.frames, detector=args.detector, model_path=args.model, threshold=args.threshold
     )
     scorer = Scorer.load(settings)
-    if not scorer.model.info.trained:
+    info = scorer.model.info
+    if not info.trained:
         print("warning: evaluating an UNTRAINED model", file=sys.stderr)
     scored = score_clips(clips, scorer, args.cache_dir)
     rows = metric_rows(scored, scorer.threshold)
-    abstained = [s for s in scored if s.probability is None and s.error is None]
+    extra: list[tuple[str, Metrics]] = []
+    if args.ablation:
+        extra += [(f"(a) {info.name} {info.version} (certainty attention + LSTM)", rows[0][1])]
+        extra += aggregation_rows(scored, scorer.threshold)
+        for other in args.compare_model:
+            other_scorer = Scorer.load(settings.with_overrides(model_path=other))
+            other_rows = metric_rows(score_clips(clips, other_scorer, args.cache_dir), other_scorer.threshold)
+            extra.append((f"{other_scorer.model.info.name} {other_scorer.model.info.version}", other_rows[0][1]))
+        extra += mesonet_rows(scored, scorer, args.cache_dir)
+        if args.manifest.suffix == ".csv" or (args.manifest / "manifest.csv").exists():
+            manifest = args.manifest if args.manifest.suffix == ".csv" else args.manifest / "manifest.csv"
+            extra += format_only_rows(manifest, scored)
+    if args.robustness:
+        extra += robustness_rows(scored, scorer, args.cache_dir)
+    if args.reliability_png:
+        save_reliability_diagram(
+            scored, args.reliability_png, f"{info.name} {info.version}: {args.split} split, {len(clips)} clips"
+        )
+    abstained = [s for s in scored if s.result is not None and s.probability is None]
     failed = [s for s in scored if s.error]
-    print(f"model: {scorer.model.info.name} {scorer.model.info.version}; threshold {scorer.threshold:.3f}")
+    print(f"model: {info.name} {info.version}; threshold {scorer.threshold:.3f}")
     print(format_table(rows))
+    if extra:
+        print()
+        print(format_table(extra))
     print(f"no_face (abstained): {len(abstained)}; errors: {len(failed)}")
     for s in failed:
         print(f"error: {s.error}", file=sys.stderr)
@@ -116,10 +295,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.json_out.write_text(
             json.dumps(
                 {
-                    "model": scorer.model.info.name,
-                    "version": scorer.model.info.version,
+                    "model": info.name,
+                    "version": info.version,
                     "threshold": scorer.threshold,
                     "rows": {name: m.to_dict() for name, m in rows},
+                    "extra_rows": {name: m.to_dict() for name, m in extra},
                     "no_face": [str(s.clip.path) for s in abstained],
                     "errors": [s.error for s in failed],
                 },

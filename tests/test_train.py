@@ -94,3 +94,28 @@ def test_temperature_scaling_recovers_overconfidence():
     labels = (rng.random(4000) < true_p).astype(int)
     overconfident = 1 / (1 + np.exp(-np.log(true_p / (1 - true_p)) * 3))
     assert 2.0 < fit_temperature(labels, overconfident) < 4.5
+
+
+def test_evaluate_reports_metrics_ablation_robustness_and_reliability(tiny_dataset: Path, tmp_path: Path, capsys):
+    model = tmp_path / "model.keras"
+    cache = tmp_path / "cache"
+    assert _train(tiny_dataset, model, cache) == 0
+    capsys.readouterr()
+    report, diagram = tmp_path / "eval.json", tmp_path / "reliability.png"
+    code = main(
+        ["evaluate", str(tiny_dataset / "manifest.csv"), "--split", "all", "--model", str(model), "--frames", "4",
+         "--detector", "haar", "--cache-dir", str(cache), "--ablation", "--robustness",
+         "--reliability-png", str(diagram), "--json-out", str(report)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| all | 6 | 3 | 3 |" in printed
+    data = json.loads(report.read_text())
+    assert data["rows"]["all"]["clips"] == 6 and "method: noise" in data["rows"]
+    extra = data["extra_rows"]
+    assert "(b) mean of frame probabilities" in extra and "(c) confident strategy" in extra
+    assert "format-only classifier" in extra
+    assert {"robustness: low_bitrate_150k", "robustness: downscaled_360p", "robustness: normalised_256px_crf26"} <= set(
+        extra
+    )
+    assert diagram.read_bytes()[:4] == b"\x89PNG"
