@@ -58,6 +58,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-clips", type=int, help="use at most this many clips (quick runs)")
     parser.add_argument("--frames-per-clip", type=int, default=16, help="frames per clip in a training step")
+    parser.add_argument("--validation-freq", type=int, default=1, help="validate every N epochs")
     parser.add_argument("--no-augment", action="store_true", help="train without format-destroying augmentation")
     parser.add_argument("--version", default=dt.date.today().isoformat())
 
@@ -269,7 +270,14 @@ def run_train(args: argparse.Namespace) -> int:
             seed=args.seed,
         )
         val_data = ClipBatches(val_crops, val_masks, val_y, args.batch_size) if val else None
-        history = model.fit(train_data, validation_data=val_data, epochs=args.epochs, callbacks=callbacks, verbose=2)
+        history = model.fit(
+            train_data,
+            validation_data=val_data,
+            validation_freq=args.validation_freq,
+            epochs=args.epochs,
+            callbacks=callbacks,
+            verbose=2,
+        )
         val_p = (
             np.concatenate([np.asarray(model.predict_on_batch(x)["video"]).reshape(-1) for x, _ in val_data])
             if val_data
