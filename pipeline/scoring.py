@@ -148,6 +148,10 @@ class Scorer:
         model = load_detector(settings.model_path, settings)
         if model.input_size != settings.crop_size:
             settings = settings.with_overrides(crop_size=model.input_size)
+        if settings.attention_temperature is not None:
+            model.set_attention_temperature(settings.attention_temperature)
+        # Record the effective values, so every result says what produced it.
+        settings = settings.with_overrides(attention_temperature=model.attention_temperature)
         detector = create_detector(
             settings.detector, max_side=settings.detector_max_side, min_face_fraction=settings.min_face_fraction
         )

@@ -36,8 +36,7 @@ class Settings:
     # Model and verdict.
     model_path: Path = DEFAULT_MODEL_PATH
     backbone: str = "mobilenet_v2"
-    attention_temperature: float = 0.2
-    certainty_measure: str = "margin"
+    attention_temperature: float | None = None  # None: the temperature the model was trained with
     threshold: float | None = None  # None: the threshold stored with the model
 
     # Input limits: refuse what would exhaust memory instead of crashing.

@@ -76,3 +76,16 @@ def test_json_dict_matches_the_cli_schema(astronaut_clip: Path, scorer: Scorer):
     frame = data["frames"][0]
     assert set(frame) == {"index", "time_s", "face_box", "p_fake", "certainty", "attention"}
     assert isinstance(np.asarray(frame["face_box"]).tolist(), list)
+
+
+def test_attention_temperature_setting_reaches_the_model(astronaut_clip: Path):
+    model = untrained_detector(ModelConfig(backbone="tiny_cnn", input_size=64, pretrained_backbone=False))
+    assert model.attention_temperature == pytest.approx(0.2)
+    model.set_attention_temperature(0.05)
+    sharp = Scorer(SETTINGS, model, create_detector("haar")).score(astronaut_clip)
+    model.set_attention_temperature(5.0)
+    flat = Scorer(SETTINGS, model, create_detector("haar")).score(astronaut_clip)
+    flat_weights = [f.attention for f in flat.frames if f.has_face]
+    assert max(flat_weights) - min(flat_weights) <= max(f.attention for f in sharp.frames) - min(
+        f.attention for f in sharp.frames if f.has_face
+    )

@@ -158,6 +158,10 @@ class LoadedModel:
         self.input_size = int(self.encoder.input.shape[1])
         self.feature_dim = int(self.encoder.output.shape[-1])
 
+    @property
+    def attention_temperature(self) -> float:
+        return float(self.head.get_layer("certainty_attention").temperature)
+
     def set_attention_temperature(self, temperature: float) -> None:
         """Change the attention temperature at inference (the Attention lab's slider)."""
         layer = self.head.get_layer("certainty_attention")
