@@ -8,7 +8,12 @@ DEV_STAMP := $(VENV)/.dev-installed
 # The recipe of the shipped model (models/MODEL_CARD.md); the CLI's own defaults are the paper's.
 TRAIN_FLAGS ?= --fine-tune-layers 40 --epochs 20 --batch-size 16 --frames-per-clip 16 --lr 2e-4 --validation-freq 5 --version 1.0.0
 
-.PHONY: run test lint bench eval train install install-dev clean
+# The browser tests drive Debian's Chromium (not a Playwright download); `make test` installs it.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: run test lint bench eval train install install-dev clean chromium
 
 $(RUNTIME_STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,9 +34,17 @@ run: $(RUNTIME_STAMP)
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
-test: $(DEV_STAMP)
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
+	fi
+
+# DFD_REQUIRE_E2E: under `make test` a missing browser fails the run instead of skipping the e2e tests.
+test: $(DEV_STAMP) chromium
 	$(PY) -m ruff check .
-	$(PY) -m pytest
+	DFD_REQUIRE_E2E=1 DFD_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/bench_scoring.py $(CLIPS)

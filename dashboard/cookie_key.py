@@ -10,8 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import time
 from collections.abc import Mapping
 from pathlib import Path
+
+import jwt
 
 from dashboard.settings import COOKIE_KEY_ENV, AppSettings
 
@@ -54,3 +57,22 @@ def load_or_create_key_file(path: Path) -> str:
     if len(key) < MIN_KEY_LENGTH:
         raise CookieKeyError(f"{path} holds a key shorter than {MIN_KEY_LENGTH} characters; delete it to regenerate")
     return key
+
+
+def verify_cookie_token(token: str | None, key: str, now: float | None = None) -> str | None:
+    """The user name in a login cookie we signed and that has not expired; None for anything else.
+
+    streamlit-authenticator only catches two of PyJWT's errors, so an unsigned (`alg: none`) token
+    or a token with odd claim types would reach the user as a traceback. Checking here first
+    lets the page treat every such cookie as what it is: no login.
+    """
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    username, expires = claims.get("username"), claims.get("exp_date")
+    if not isinstance(username, str) or not isinstance(expires, int | float) or isinstance(expires, bool):
+        return None
+    return username if expires > (time.time() if now is None else now) else None

@@ -34,6 +34,23 @@ def result_key(sha256: str, settings: Settings, model_sha256: str) -> str:
     return f"{sha256[:32]}_{digest}"
 
 
+def _number(value: Any) -> float | None:
+    """Plain floats for JSON: detectors and models hand out numpy scalars."""
+    return None if value is None else float(value)
+
+
+def _box(box: Box | None) -> list[float] | None:
+    return None if box is None else [float(v) for v in (box.x, box.y, box.w, box.h, box.score)]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)  # paths and the like
+
+
 def result_to_record(result: VideoResult) -> dict[str, Any]:
     """Every field of the result except the crop pixels, as JSON-ready values."""
     return {
@@ -43,24 +60,33 @@ def result_to_record(result: VideoResult) -> dict[str, Any]:
         "video": asdict(result.video),
         "frames": [
             {
-                "index": frame.index,
-                "time_s": frame.time_s,
+                "index": int(frame.index),
+                "time_s": float(frame.time_s),
                 "face_box": None
                 if frame.face_box is None
-                else [frame.face_box.x, frame.face_box.y, frame.face_box.w, frame.face_box.h, frame.face_box.score],
-                "p_fake": frame.p_fake,
-                "certainty": frame.certainty,
-                "attention": frame.attention,
+                else [
+                    float(v)
+                    for v in (
+                        frame.face_box.x,
+                        frame.face_box.y,
+                        frame.face_box.w,
+                        frame.face_box.h,
+                        frame.face_box.score,
+                    )
+                ],
+                "p_fake": _number(frame.p_fake),
+                "certainty": _number(frame.certainty),
+                "attention": float(frame.attention),
             }
             for frame in result.frames
         ],
-        "probability_fake": result.probability_fake,
+        "probability_fake": _number(result.probability_fake),
         "verdict": str(result.verdict),
-        "threshold": result.threshold,
+        "threshold": float(result.threshold),
         "timings": asdict(result.timings),
         "model": result.model.to_json_dict(),
         "settings": result.settings,
-        "raw_probability_fake": result.raw_probability_fake,
+        "raw_probability_fake": _number(result.raw_probability_fake),
     }
 
 
@@ -130,7 +156,7 @@ class ResultStore:
             np.savez_compressed(handle, crops=array)
         os.replace(tmp_npz, npz_path)
         tmp_json = json_path.with_name(json_path.name + suffix)
-        tmp_json.write_text(json.dumps(result_to_record(result)))
+        tmp_json.write_text(json.dumps(result_to_record(result), default=_json_default))
         os.replace(tmp_json, json_path)  # the JSON last: its presence means the entry is complete
 
     def load(self, key: str) -> VideoResult | None:

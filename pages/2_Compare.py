@@ -43,7 +43,9 @@ for side, column in zip(("A", "B"), st.columns(2, gap="large"), strict=True):
                 st.session_state[f"compare_seen_{side}"] = new_id
                 st.session_state[pick_key] = new_id  # a fresh upload selects itself below
         default = st.session_state.get(CURRENT) if side == "A" else None
-        chosen = pick_analysis(user, f"…or pick clip {side} from your history", pick_key, store, default)
+        chosen = pick_analysis(
+            user, f"…or pick clip {side} from your history", pick_key, store, default, newest_by_default=side == "A"
+        )
         opened.append(open_analysis(user, chosen) if chosen is not None else None)
 
 if not all(opened):
@@ -59,11 +61,14 @@ if not (first.result.model.trained and second.result.model.trained):
 if first.result.sha256 == second.result.sha256:
     st.info("Both sides are the same file (identical SHA-256).")
 
-for side, item, column in zip(("A", "B"), opened, st.columns(2, gap="large"), strict=True):
-    assert item is not None
+pairs = list(zip(("A", "B"), (first, second), strict=True))
+# One row per kind of content, so the two sides stay aligned however long a verdict text is.
+for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
     with column:
         st.markdown(f"**Clip {side}: {item.analysis.file_name}**")
         verdict_card(item.result, compact=True)
+for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
+    with column:
         timeline_section(
             item.result,
             key=f"compare_{side}_{item.analysis.result_key}",
@@ -73,7 +78,9 @@ for side, item, column in zip(("A", "B"), opened, st.columns(2, gap="large"), st
             height=440,
             title=f"Clip {side}: probability, certainty, attention",
         )
-        st.markdown("Faces the model weighed most")
+for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
+    with column:
+        st.markdown(f"Faces the model weighed most in clip {side}")
         face_gallery(item.result, count=4, columns=4, width=120, compact=True)
 
 st.subheader("Side by side")

@@ -1,6 +1,5 @@
 """Attention lab (teachers): switch the aggregation rule and the temperature; watch weights and verdict move."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -92,20 +91,15 @@ for name in options:
     rows.append(
         {
             "Rule": STRATEGIES[name],
-            "Probability": np.nan if item.probability is None else round(100 * item.probability, 1),
+            "Probability": "—" if item.probability is None else f"{100 * item.probability:.1f}%",
             "Verdict": item.verdict,
-            "Frames listened to": round(effective_frames(item.weights), 1),
+            "Frames listened to": f"{effective_frames(item.weights):.1f}",
             "Uses temperature": "yes" if name in USES_TEMPERATURE else "no",
         }
     )
 with table_col:
     st.subheader("All rules at this temperature")
-    st.dataframe(
-        pd.DataFrame(rows),
-        hide_index=True,
-        column_config={"Probability": st.column_config.NumberColumn("Probability (%)", format="%.1f")},
-        alt="Table comparing the video probability and verdict of each aggregation rule.",
-    )
+    st.table(pd.DataFrame(rows).set_index("Rule"))
     st.caption(
         "The verdict on the Analyze page is the full model at the model's own temperature "
         f"({engine.model_temperature:.2f})."

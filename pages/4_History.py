@@ -16,6 +16,9 @@ store = runtime.get_store(app)
 results = runtime.get_results(app)
 
 st.title("Your analyses")
+notice = st.session_state.pop("history_notice", None)
+if notice:
+    st.success(notice)
 total = store.count_analyses(user.id)
 if total == 0:
     st.info("You have no analyses yet. Upload a clip on the **Analyze a clip** page.")
@@ -27,10 +30,6 @@ if pages > 1:
     page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1))
 analyses = store.list_analyses(user.id, limit=app.history_page_size, offset=(page - 1) * app.history_page_size)
 st.caption(f"{total} analyses, newest first. Only you can see them.")
-
-notice = st.session_state.pop("history_notice", None)
-if notice:
-    st.success(notice)
 
 WIDTHS = [1.7, 2.6, 2.1, 1.2, 1.1, 1.1]
 header = st.columns(WIDTHS)

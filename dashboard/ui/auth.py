@@ -24,7 +24,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from streamlit_authenticator.utilities import LoginError
 
 from dashboard.accounts import RegistrationForm, register
-from dashboard.cookie_key import CookieKeyError, resolve_cookie_key
+from dashboard.cookie_key import CookieKeyError, resolve_cookie_key, verify_cookie_token
 from dashboard.settings import APP_NAME, AppSettings
 from dashboard.store import Store
 from dashboard.ui import runtime
@@ -73,7 +73,7 @@ def require_login() -> CurrentUser:
             login_sleep_time=0,  # the cookie is read from the request headers: no component to wait for
         )
     if not st.session_state.get("authentication_status"):
-        _login_from_cookie(authenticator)
+        _login_from_cookie(authenticator, settings.cookie_name, cookie_key)
     if st.session_state.get("authentication_status"):
         user = store.get_user(st.session_state.get("username") or "")
         if user is None:  # the account went away while the session was open
@@ -81,23 +81,34 @@ def require_login() -> CurrentUser:
         else:
             with st.sidebar:
                 st.markdown(f"Signed in as **{user.full_name}**  \n`{user.username}`")
-                authenticator.logout(button_name="Log out", location="sidebar", key="logout")
+                # Not key="logout": the authenticator keeps its own flag under that session-state name.
+                authenticator.logout(button_name="Log out", location="sidebar", key="logout_button")
             if st.session_state.get("authentication_status"):
                 return CurrentUser(id=user.id, username=user.username, name=user.full_name, email=user.email)
             st.session_state["logged_out_notice"] = True
     _anonymous_view(authenticator, store, settings, credentials)
-    user = store.get_user(st.session_state.get("username") or "")
-    if not st.session_state.get("authentication_status") or user is None:
-        st.stop()
-    return CurrentUser(id=user.id, username=user.username, name=user.full_name, email=user.email)
+    if st.session_state.get("authentication_status"):
+        # Logged in by this run's form. The authenticator has just sent the component that writes the
+        # cookie; when it has, it reruns the page, which then draws without the forms above.
+        st.success("Logged in. Opening the app…")
+    st.stop()
 
 
-def _login_from_cookie(authenticator: stauth.Authenticate) -> None:
-    """Re-login from a valid cookie without drawing anything; a forged or stale cookie is ignored."""
+def _login_from_cookie(authenticator: stauth.Authenticate, cookie_name: str, cookie_key: str) -> None:
+    """Re-login from a valid cookie without drawing anything; any other cookie is ignored for the session.
+
+    Setting the authenticator's `logout` flag makes it skip cookies for the rest of the session.
+    """
+    token = st.context.cookies.get(cookie_name)
+    if token is None:
+        return
+    if verify_cookie_token(token, cookie_key) is None:
+        st.session_state["logout"] = True  # forged, unsigned, expired or malformed
+        return
     try:
         authenticator.login(location="unrendered")
     except LoginError:
-        # A correctly signed cookie for a user who no longer exists: ignore it for this session.
+        # Correctly signed, but for a user who no longer exists.
         st.session_state["logout"] = True
         st.session_state["authentication_status"] = None
 

@@ -166,15 +166,19 @@ def analysis_label(analysis: Analysis) -> str:
     return f"{analysis.file_name} · {verdict_label(Verdict(analysis.verdict))} ({probability}) · {when}"
 
 
-def pick_analysis(user: CurrentUser, label: str, key: str, store: Store, default_id: int | None) -> int | None:
-    """A select box over the user's own analyses (newest first)."""
+def pick_analysis(
+    user: CurrentUser, label: str, key: str, store: Store, default_id: int | None, newest_by_default: bool = True
+) -> int | None:
+    """A select box over the user's own analyses (newest first); empty until chosen unless a default applies."""
     analyses = store.list_analyses(user.id, limit=200)
     if not analyses:
         return None
     ids = [a.id for a in analyses]
     labels = {a.id: analysis_label(a) for a in analyses}
-    index = ids.index(default_id) if default_id in ids else 0
-    return st.selectbox(label, ids, index=index, format_func=labels.__getitem__, key=key)
+    index = ids.index(default_id) if default_id in ids else (0 if newest_by_default else None)
+    return st.selectbox(
+        label, ids, index=index, format_func=labels.__getitem__, key=key, placeholder="Choose a past analysis…"
+    )
 
 
 def verdict_card(result: VideoResult, compact: bool = False) -> None:

@@ -33,7 +33,7 @@ def tiny_engine_factory() -> Engine:
     global _ENGINE
     if _ENGINE is None:
         model = untrained_detector(ModelConfig(backbone="tiny_cnn", input_size=TINY_SIZE, pretrained_backbone=False))
-        settings = Settings().with_overrides(crop_size=TINY_SIZE, frames=16)
+        settings = Settings().with_overrides(crop_size=TINY_SIZE, frames=16, detector="haar")
         _ENGINE = Engine(Scorer(settings, model, create_detector("haar")))
     return _ENGINE
 

@@ -7,9 +7,16 @@ import subprocess
 import threading
 from pathlib import Path
 
+import jwt
 import pytest
 
-from dashboard.cookie_key import MIN_KEY_LENGTH, CookieKeyError, load_or_create_key_file, resolve_cookie_key
+from dashboard.cookie_key import (
+    MIN_KEY_LENGTH,
+    CookieKeyError,
+    load_or_create_key_file,
+    resolve_cookie_key,
+    verify_cookie_token,
+)
 from dashboard.settings import AppSettings
 
 pytest_plugins = ["tests.dashboard.support"]
@@ -69,3 +76,29 @@ def test_no_key_or_secrets_file_is_tracked_by_git() -> None:
     for path in ("data/cookie_key", ".streamlit/secrets.toml"):
         ignored = subprocess.run(["git", "check-ignore", "-q", path], cwd=REPO, check=False)
         assert ignored.returncode == 0, f"{path} is not git-ignored"
+
+
+KEY = "k" * 48
+
+
+@pytest.mark.parametrize(
+    ("claims", "key", "algorithm", "expected"),
+    [
+        ({"username": "ada", "exp_date": 2e9}, KEY, "HS256", "ada"),
+        ({"username": "ada", "exp_date": 2e9}, "another-key-" + "z" * 40, "HS256", None),
+        ({"username": "ada", "exp_date": 2e9}, None, "none", None),
+        ({"username": "ada", "exp_date": 1.0}, KEY, "HS256", None),
+        ({"username": "ada", "exp_date": "2099"}, KEY, "HS256", None),
+        ({"username": ["ada"], "exp_date": 2e9}, KEY, "HS256", None),
+        ({"exp_date": 2e9}, KEY, "HS256", None),
+    ],
+    ids=["valid", "wrong-key", "alg-none", "expired", "string-expiry", "list-name", "no-name"],
+)
+def test_verify_cookie_token(claims: dict, key: str | None, algorithm: str, expected: str | None) -> None:
+    token = jwt.encode(claims, key, algorithm=algorithm)
+    assert verify_cookie_token(token, KEY, now=1e9) == expected
+
+
+@pytest.mark.parametrize("token", [None, "", "garbage", "a.b.c"])
+def test_verify_cookie_token_rejects_junk(token: str | None) -> None:
+    assert verify_cookie_token(token, KEY) is None

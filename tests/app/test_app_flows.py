@@ -1,0 +1,167 @@
+"""Page flows with the tiny model: analyse, bad input, history (reopen, delete), lab, compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard.settings import AppSettings
+from dashboard.store import Store
+from tests.app.apptest_helpers import logged_in, open_page, titles
+from tests.dashboard.builders import fast_settings, make_user
+
+pytest_plugins = ["tests.dashboard.support"]
+
+
+@pytest.fixture
+def store(app_env: AppSettings) -> Store:
+    store = Store(app_env.database_path)
+    make_user(store, fast_settings(app_env.data_dir), "ada")
+    make_user(store, fast_settings(app_env.data_dir), "bob")
+    return store
+
+
+def upload(app: AppTest, path: Path, name: str | None = None, index: int = 0) -> AppTest:
+    app.file_uploader[index].set_value((name or path.name, path.read_bytes(), "video/mp4"))
+    return app.run()
+
+
+def markdown(app: AppTest) -> str:
+    return " ".join(m.value for m in app.markdown)
+
+
+def test_analyze_shows_verdict_timeline_faces_quality_and_downloads(store: Store, astronaut_clip: Path) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "interview.mp4")
+    assert not app.exception
+    assert "Verdict:" in markdown(app)
+    assert any(m.label == "Fake probability" for m in app.metric)
+    assert "UNTRAINED MODEL" in " ".join(e.value for e in app.error)
+    assert len(app.get("plotly_chart")) == 1
+    assert len(app.image) >= 2  # the selected frame and the gallery
+    assert {"Download JSON report", "Download printable report (HTML)"} <= {b.label for b in app.download_button}
+    assert app.table  # the input-quality panel
+    ada = store.get_user("ada")
+    assert ada is not None
+    rows = store.list_analyses(ada.id)
+    assert [r.file_name for r in rows] == ["interview.mp4"]
+    app.run()  # a rerun (a click anywhere) does not analyse again or add a row
+    assert store.count_analyses(ada.id) == 1
+
+
+def test_frame_slider_shows_another_crop(store: Store, astronaut_clip: Path) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip)
+    slider = next(s for s in app.select_slider if s.label.startswith("Frame shown"))
+    first_caption = app.image[0].captions[0]
+    slider.set_value(0 if slider.value != 0 else 1)
+    app.run()
+    assert app.image[0].captions[0] != first_caption
+
+
+@pytest.mark.parametrize("fixture", ["text_file", "truncated_clip", "empty_clip"])
+def test_bad_upload_shows_a_message_and_keeps_the_records(
+    store: Store, astronaut_clip: Path, fixture: str, request: pytest.FixtureRequest
+) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip)
+    ada = store.get_user("ada")
+    assert ada is not None and store.count_analyses(ada.id) == 1
+    bad: Path = request.getfixturevalue(fixture)
+    upload(app, bad, "suspect.mp4")
+    assert not app.exception
+    message = " ".join(e.value for e in app.error)
+    assert "Could not analyse the file: suspect.mp4" in message
+    assert "Traceback" not in message
+    assert "Verdict:" not in markdown(app)
+    assert store.count_analyses(ada.id) == 1
+
+
+def test_no_face_clip_abstains(store: Store, blank_clip: Path) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), blank_clip)
+    assert "No face found: no verdict" in markdown(app)
+    assert any("no face was found" in i.value.lower() for i in app.info)
+
+
+def test_history_lists_only_my_analyses_and_reopens_one(store: Store, astronaut_clip: Path, blank_clip: Path) -> None:
+    upload(logged_in("bob", "pages/1_Analyze.py"), blank_clip, "bobs-secret.mp4")
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "adas.mp4")
+    open_page("pages/4_History.py", app)
+    text = " ".join(str(m.value) for m in app.markdown)
+    assert "adas.mp4" in text and "bobs-secret.mp4" not in text
+    next(b for b in app.button if b.label == "Open").click()
+    app.run()
+    assert "Analyze a clip" in titles(app)
+    assert "Showing **adas.mp4** from your history." in " ".join(c.value for c in app.caption)
+
+
+def test_history_delete_asks_then_deletes_only_mine(store: Store, astronaut_clip: Path) -> None:
+    bob_app = upload(logged_in("bob", "pages/1_Analyze.py"), astronaut_clip, "same.mp4")
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "same.mp4")
+    ada, bob = store.get_user("ada"), store.get_user("bob")
+    assert ada is not None and bob is not None
+    open_page("pages/4_History.py", app)
+    next(b for b in app.button if b.label == "Delete").click()
+    app.run()
+    assert store.count_analyses(ada.id) == 1  # nothing happens before the confirmation
+    next(b for b in app.button if b.label == "Yes, delete").click()
+    app.run()
+    assert store.count_analyses(ada.id) == 0
+    assert store.count_analyses(bob.id) == 1
+    assert any("Deleted the analysis of same.mp4" in s.value for s in app.success)
+    # Bob's analysis shares the stored result, which must survive Ada's delete.
+    open_page("pages/4_History.py", bob_app)
+    next(b for b in bob_app.button if b.label == "Open").click()
+    bob_app.run()
+    assert "Verdict:" in markdown(bob_app)
+
+
+def test_lab_switches_rules_and_temperature(store: Store, astronaut_clip: Path) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip)
+    open_page("pages/3_Attention_lab.py", app)
+    assert not app.exception
+    assert "How certainty-based attention works" in markdown(app)
+    radio = next(r for r in app.radio if r.label == "Aggregation rule")
+    assert list(radio.options) == [
+        "Mean of all face frames",
+        "Maximum (the most suspicious frame)",
+        "Confident strategy (DFDC winner)",
+        "Certainty attention (weighted mean)",
+        "Full model (attention + LSTM)",
+    ]
+    values = {}
+    for rule in ("mean", "max", "full_model"):
+        radio = next(r for r in app.radio if r.label == "Aggregation rule")
+        radio.set_value(rule)
+        app.run()
+        assert not app.exception
+        values[rule] = app.metric[0].value
+    assert values["mean"] != values["max"]
+    slider = next(s for s in app.slider if s.label == "Attention temperature")
+    assert not slider.disabled
+    weights_before = app.get("plotly_chart")[0].proto.spec
+    slider.set_value(0.05)
+    app.run()
+    assert app.get("plotly_chart")[0].proto.spec != weights_before  # the weights moved
+    assert app.table[0].value.shape[0] == 5
+
+
+def test_compare_puts_two_clips_side_by_side(store: Store, astronaut_clip: Path, blank_clip: Path) -> None:
+    app = logged_in("ada", "pages/2_Compare.py")
+    upload(app, astronaut_clip, "original.mp4", index=0)
+    upload(app, blank_clip, "edit.mp4", index=1)
+    assert not app.exception
+    assert len(app.get("plotly_chart")) == 2
+    assert "Clip A: original.mp4" in markdown(app) and "Clip B: edit.mp4" in markdown(app)
+    table = app.table[-1].value
+    assert list(table.columns) == ["Clip A", "Clip B"]
+    assert table.loc["Frames with a face", "Clip B"].startswith("0 of")
+
+
+def test_compare_does_not_put_the_same_clip_on_both_sides_by_default(store: Store, astronaut_clip: Path) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip)
+    open_page("pages/2_Compare.py", app)
+    picks = {s.label: s.value for s in app.selectbox if "from your history" in s.label}
+    assert picks["…or pick clip A from your history"] is not None
+    assert picks["…or pick clip B from your history"] is None
+    assert any("Choose two clips" in i.value for i in app.info)
+    assert not app.get("plotly_chart")

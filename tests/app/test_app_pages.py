@@ -1,0 +1,58 @@
+"""Every page enforces login itself; a logged-in session sees the page's content."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.settings import AppSettings
+from dashboard.store import Store
+from tests.app.apptest_helpers import PAGES, logged_in, open_page, shows_login_only, titles
+from tests.dashboard.builders import fast_settings, make_user
+
+pytest_plugins = ["tests.dashboard.support"]
+
+
+@pytest.fixture
+def user(app_env: AppSettings) -> str:
+    store = Store(app_env.database_path)
+    return make_user(store, fast_settings(app_env.data_dir), "ada").username
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_anonymous_session_sees_only_the_login(app_env: AppSettings, page: str) -> None:
+    app = open_page(page)
+    assert not app.exception
+    assert shows_login_only(app)
+    if page != "Home.py":
+        assert PAGES[page] not in titles(app)
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_logged_in_session_sees_the_page(app_env: AppSettings, user: str, page: str) -> None:
+    app = logged_in(user, page)
+    assert not app.exception
+    assert PAGES[page] in titles(app)
+    assert not app.tabs or [t.label for t in app.tabs] != ["Log in", "Create an account"]
+    sidebar = " ".join(m.value for m in app.sidebar.markdown)
+    assert "Ada Reporter" in sidebar
+
+
+def test_home_lists_the_pages(app_env: AppSettings, user: str) -> None:
+    app = logged_in(user)
+    labels = [link.label for link in app.get("page_link")]
+    assert labels == ["Analyze a clip", "Compare two clips", "Attention lab", "History", "Model card"]
+
+
+def test_analyze_offers_the_upload_with_the_allowed_types(app_env: AppSettings, user: str) -> None:
+    app = logged_in(user, "pages/1_Analyze.py")
+    allowed = set(app.file_uploader[0].allowed_type)
+    assert {".mp4", ".avi", ".mov", ".mkv", ".webm"} <= allowed  # Streamlit adds the .mpeg4 alias
+    assert not allowed & {".gif", ".txt", ".exe"}
+
+
+def test_model_card_says_the_model_is_untrained_and_what_is_missing(app_env: AppSettings, user: str) -> None:
+    app = logged_in(user, "pages/5_Model_card.py")
+    errors = " ".join(e.value for e in app.error)
+    assert "No trained model is installed" in errors
+    warnings = " ".join(w.value for w in app.warning)
+    assert "MODEL_CARD.md" in warnings

@@ -1,0 +1,65 @@
+"""Plotly figures, their text descriptions, and reading the model's documentation files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dashboard.charts import describe_lab, describe_timeline, lab_figure, timeline_figure
+from dashboard.lab import apply_strategy
+from dashboard.model_card import metric_rows, read_model_files
+from tests.dashboard.builders import make_result
+
+
+def test_timeline_has_the_three_series_and_the_attention_strip() -> None:
+    result = make_result([0.9, None, 0.2, 0.7])
+    figure = timeline_figure(result)
+    names = [trace.name for trace in figure.data]
+    assert {"Fake probability (frame)", "Certainty", "Attention weight", "No face", "Attention strip"} <= set(names)
+    probability = next(t for t in figure.data if t.name == "Fake probability (frame)")
+    assert list(probability.customdata) == [0, 1, 2, 3]  # a click maps back to the frame
+    assert figure.layout.title.text
+    assert figure.layout.xaxis2.title.text == "Time (s)"
+
+
+def test_shared_scale_for_comparison() -> None:
+    figure = timeline_figure(make_result([0.5, 0.6]), x_range=(0.0, 12.0), attention_max=0.9)
+    assert list(figure.layout.xaxis.range) == [0.0, 12.0]
+    assert figure.layout.yaxis2.range[1] > 0.9
+
+
+def test_descriptions_give_the_numbers() -> None:
+    result = make_result([0.9, None, 0.2, 0.7])
+    text = describe_timeline(result)
+    assert "4 sampled frames" in text and "3 show a face" in text and "0.90" in text
+    assert "no frames" in describe_timeline(make_result([]))
+    lab = apply_strategy("mean", result, 0.2)
+    assert "0.60" in describe_lab(lab)
+    assert lab_figure(result, lab).layout.title.text.startswith("Frame weights")
+
+
+def test_model_files_absent(tmp_path: Path) -> None:
+    files = read_model_files(tmp_path / "detector.keras")
+    assert not files.model_exists and files.metadata is None and files.card_markdown is None
+    assert len(files.missing) == 4
+
+
+def test_model_files_present(tmp_path: Path) -> None:
+    (tmp_path / "detector.keras").write_bytes(b"x")
+    (tmp_path / "detector.json").write_text(json.dumps({"metrics": {"val": {"auc": 0.91}}}))
+    (tmp_path / "MODEL_CARD.md").write_text("# Card\n")
+    (tmp_path / "reliability_val.png").write_bytes(b"png")
+    files = read_model_files(tmp_path / "detector.keras")
+    assert files.missing == [] and files.metadata == {"metrics": {"val": {"auc": 0.91}}}
+    assert [p.name for p in files.diagrams] == ["reliability_val.png"]
+
+
+def test_broken_metadata_is_reported_not_raised(tmp_path: Path) -> None:
+    (tmp_path / "detector.json").write_text("{oops")
+    files = read_model_files(tmp_path / "detector.keras")
+    assert files.metadata is None and files.metadata_error and "detector.json" in files.metadata_error
+
+
+def test_metric_rows_flatten_nested_metrics() -> None:
+    rows = metric_rows({"val": {"auc": 0.912345, "n": 10}, "bins": [0.1, 0.2]})
+    assert ("val · auc", "0.9123") in rows and ("val · n", "10") in rows and ("bins", "0.100, 0.200") in rows

@@ -1,0 +1,62 @@
+"""The lab's rules: probabilities match the pipeline's aggregators; weights say who counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dashboard.lab import FULL_MODEL, STRATEGIES, apply_strategy, effective_frames, frame_arrays, strategy_weights
+from pipeline.aggregation import aggregate
+from pipeline.model.detector import ModelOutput
+from tests.dashboard.builders import make_result
+
+P = [0.9, 0.55, None, 0.1, 0.95, 0.5]
+
+
+@pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s != FULL_MODEL])
+def test_weights_sum_to_one_on_face_frames_and_match_the_aggregator(strategy: str) -> None:
+    result = make_result(P)
+    outcome = apply_strategy(strategy, result, temperature=0.3)
+    _, p, mask = frame_arrays(result)
+    assert outcome.weights.sum() == pytest.approx(1.0)
+    assert outcome.weights[2] == 0.0  # the frame without a face never counts
+    assert outcome.probability == pytest.approx(aggregate(strategy, p, mask, temperature=0.3))
+    assert outcome.probability == pytest.approx(float(np.dot(outcome.weights, p)))
+    assert outcome.verdict == ("fake" if outcome.probability >= 0.5 else "real")
+
+
+def test_mean_is_uniform_and_max_picks_one_frame() -> None:
+    _, p, mask = frame_arrays(make_result(P))
+    mean = strategy_weights("mean", p, mask, 0.2)
+    assert np.allclose(mean[mask > 0], 0.2)
+    top = strategy_weights("max", p, mask, 0.2)
+    assert top.tolist() == [0, 0, 0, 0, 1, 0]
+
+
+def test_confident_strategy_keeps_only_confident_fakes_when_enough_agree() -> None:
+    p = np.array([0.9, 0.85, 0.5, 0.4])
+    weights = strategy_weights("confident", p, np.ones(4), 0.2)
+    assert weights.tolist() == [0.5, 0.5, 0.0, 0.0]
+
+
+def test_lower_temperature_listens_to_fewer_frames() -> None:
+    result = make_result(P)
+    sharp = apply_strategy("certainty_attention", result, temperature=0.05)
+    flat = apply_strategy("certainty_attention", result, temperature=2.0)
+    assert effective_frames(sharp.weights) < effective_frames(flat.weights)
+    assert effective_frames(apply_strategy("mean", result, 0.2).weights) == pytest.approx(5.0)
+
+
+def test_full_model_uses_the_model_output_and_its_calibration() -> None:
+    result = make_result(P)
+    output = ModelOutput(0.8, np.array(P, dtype=object), np.zeros(6), np.array([0.2, 0.2, 0.0, 0.2, 0.2, 0.2]))
+    outcome = apply_strategy(FULL_MODEL, result, temperature=0.2, model_output=output)
+    assert outcome.probability == pytest.approx(0.8)
+    assert outcome.calibrated and outcome.verdict == "fake"
+    with pytest.raises(ValueError):
+        apply_strategy(FULL_MODEL, result, temperature=0.2)
+
+
+def test_no_face_clip_has_nothing_to_weigh() -> None:
+    outcome = apply_strategy("mean", make_result([None, None]), 0.2)
+    assert outcome.probability is None and outcome.verdict == "no_face" and outcome.weights.sum() == 0

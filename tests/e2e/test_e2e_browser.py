@@ -1,0 +1,328 @@
+"""The app in a real browser: Debian's Chromium driven by Playwright against a fresh `streamlit run`.
+
+Covers what AppTest cannot: the cookie set by a JavaScript component, file upload over HTTP, the
+Plotly chart and images actually drawn, a real download. Screenshots (1280x800, plus a tall
+full-page one) go to artifacts/screenshots/; the upload-to-verdict time to artifacts/e2e_timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import numpy as np
+import pytest
+
+from tests.dashboard.builders import TEST_COOKIE_KEY
+
+from conftest import astronaut_frames, write_video
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path(os.environ.get("DFD_CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = REPO / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1280, "height": 800}
+PAGE_PATHS = {"Home": "", "Analyze": "Analyze", "Compare": "Compare", "Attention lab": "Attention_lab"}
+PAGE_PATHS |= {"History": "History", "Model card": "Model_card"}
+PAGE_HEADINGS = {
+    "Analyze": "Analyze a clip",
+    "Compare": "Compare two clips",
+    "Attention lab": "Attention lab",
+    "History": "Your analyses",
+    "Model card": "Model card",
+}
+USER = {"name": "Ada Reporter", "username": "ada", "email": "ada@example.org", "password": "Newsroom-2024!"}
+
+if not CHROMIUM.exists():
+    if os.environ.get("DFD_REQUIRE_E2E") == "1":
+        pytest.fail(f"{CHROMIUM} is missing; `make test` installs it (apt-get install chromium)", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`streamlit run Home.py` on a free port with its own data directory; stopped on close."""
+
+    def __init__(self, data_dir: Path, log_name: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.log = open(ARTIFACTS / log_name, "w")  # noqa: SIM115 - closed in stop()
+        env = {
+            **os.environ,
+            "DFD_DATA_DIR": str(data_dir),
+            "DFD_COOKIE_KEY": TEST_COOKIE_KEY,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        command = [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(self.port)]
+        command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self._wait_healthy()
+
+    def _wait_healthy(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Server]:
+    server = Server(tmp_path / "data", f"e2e_server_{request.node.name}.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ten_second_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """10 s at 25 fps, 640x360: the astronaut portrait sliding across the frame."""
+    return write_video(tmp_path_factory.mktemp("e2e") / "press-clip.mp4", astronaut_frames(250))
+
+
+@pytest.fixture(scope="module")
+def faceless_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    frames = [np.full((360, 640, 3), 40 + i, np.uint8) for i in range(50)]
+    return write_video(tmp_path_factory.mktemp("e2e") / "street-no-face.mp4", frames)
+
+
+def shoot(page, name: str, full: bool = False) -> None:
+    """A 1280x800 screenshot; with `full`, also one tall enough for the whole page."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    if full:
+        height = page.evaluate(
+            "() => { const m = document.querySelector('[data-testid=stMain]');"
+            " return m ? m.scrollHeight : document.body.scrollHeight }"
+        )
+        page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(int(height), 800), 6000)})
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}_full.png"))
+        page.set_viewport_size(VIEWPORT)
+        page.wait_for_timeout(300)
+
+
+def wait_idle(page, timeout: float = 120_000) -> None:
+    """Until Streamlit has finished the current run: no running indicator, no stale (faded) element.
+
+    Streamlit shows its running indicator only after a short delay, hence the pause first.
+    """
+    page.wait_for_timeout(1000)
+    running = page.locator(
+        "[data-testid=stStatusWidgetRunningIcon], [data-testid=stStatusWidgetRunningManIcon], [data-stale=true]"
+    )
+    expect(running).to_have_count(0, timeout=timeout)
+
+
+def expect_login_only(page, heading: str | None) -> None:
+    expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("tab", name="Create an account")).to_be_visible()
+    wait_idle(page)
+    assert page.locator("input[type=file]").count() == 0
+    assert page.get_by_test_id("stPlotlyChart").count() == 0
+    assert page.get_by_test_id("stSidebarUserContent").get_by_role("button", name="Log out").count() == 0
+    if heading:
+        assert page.get_by_role("heading", name=heading).count() == 0
+
+
+def test_fresh_server_shows_only_the_login_on_every_page(browser, fresh_server: Server) -> None:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    for label, path in PAGE_PATHS.items():
+        page.goto(f"{fresh_server.url}/{path}")
+        expect_login_only(page, PAGE_HEADINGS.get(label))
+        shoot(page, f"anonymous_{path or 'Home'}")
+    context.close()
+
+
+def test_forged_cookie_gets_only_the_login(browser, fresh_server: Server) -> None:
+    forged = jwt.encode({"username": "ada", "exp_date": time.time() + 3600}, "not-the-key-" + "q" * 40, "HS256")
+    unsigned = jwt.encode({"username": "ada", "exp_date": time.time() + 3600}, None, algorithm="none")
+    for value in (forged, unsigned):
+        context = browser.new_context(viewport=VIEWPORT)
+        context.add_cookies([{"name": "dfd_auth", "value": value, "url": fresh_server.url}])
+        page = context.new_page()
+        page.goto(f"{fresh_server.url}/Analyze")
+        expect_login_only(page, PAGE_HEADINGS["Analyze"])
+        assert page.get_by_text("Traceback").count() == 0
+        context.close()
+
+
+def nav(page, label: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
+
+
+def register(page) -> None:
+    page.get_by_role("tab", name="Create an account").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Create an account")
+    form.get_by_role("textbox", name="Full name").fill(USER["name"])
+    form.get_by_role("textbox", name="E-mail").fill(USER["email"])
+    form.get_by_role("textbox", name="Address").fill("1 Press Street, 10115 Berlin")
+    form.get_by_role("textbox", name="Phone number").fill("+49 30 1234567")
+    form.get_by_label("Gender").click()
+    page.get_by_role("option", name="Female").click()
+    form.get_by_role("spinbutton", name="Age").fill("34")
+    form.get_by_role("textbox", name="User name").fill(USER["username"])
+    form.get_by_role("textbox", name="Password", exact=True).fill(USER["password"])
+    form.get_by_role("textbox", name="Confirm password").fill(USER["password"])
+    shoot(page, "register_form")
+    form.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text(f"Account created for {USER['username']}")).to_be_visible(timeout=30_000)
+
+
+def log_in(page) -> None:
+    page.get_by_role("tab", name="Log in").click()
+    form = page.get_by_test_id("stForm").filter(has_text="Log in")
+    form.get_by_role("textbox", name="User name").fill(USER["username"])
+    form.get_by_role("textbox", name="Password", exact=True).fill(USER["password"])
+    form.get_by_role("button", name="Log in").click()
+    expect(page.get_by_text(f"Welcome, {USER['name']}")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("tab", name="Create an account")).to_have_count(0, timeout=30_000)
+
+
+def test_register_log_in_analyse_download_and_every_page(
+    browser, fresh_server: Server, ten_second_clip: Path, faceless_clip: Path
+) -> None:
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    page = context.new_page()
+    page.goto(fresh_server.url)
+    register(page)
+    log_in(page)
+    assert any(c["name"] == "dfd_auth" for c in context.cookies())  # the re-login cookie was set
+    wait_idle(page)
+    shoot(page, "home")
+
+    # Analyze: the model loads once when the page first opens; then upload and wait for the verdict.
+    nav(page, "Analyze")
+    expect(page.get_by_text("Upload a video (mp4, avi, mov, mkv or webm)")).to_be_visible(timeout=180_000)
+    wait_idle(page, timeout=180_000)
+    started = time.perf_counter()
+    page.locator("input[type=file]").set_input_files(str(ten_second_clip))
+    expect(page.get_by_text("Verdict:")).to_be_visible(timeout=180_000)
+    upload_to_verdict_s = time.perf_counter() - started
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
+    face_crops = page.get_by_role("img", name="Face crop at")
+    expect(face_crops.first).to_be_visible(timeout=30_000)
+    assert face_crops.count() >= 2  # the selected frame and the gallery
+    wait_idle(page)
+    shoot(page, "analyze", full=True)
+
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="Download JSON report").click()
+    report_path = ARTIFACTS / "e2e_report.json"
+    download_info.value.save_as(str(report_path))
+    report = json.loads(report_path.read_text())
+    assert report["file"] == ten_second_clip.name
+    assert report["verdict"] in ("fake", "real")
+    assert 0.0 <= report["probability_fake"] <= 1.0
+    assert len(report["frames"]) == 32 and report["model"]["trained"] is False
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="Download printable report (HTML)").click()
+    download_info.value.save_as(str(ARTIFACTS / "e2e_report.html"))
+    assert ten_second_clip.name in (ARTIFACTS / "e2e_report.html").read_text()
+
+    # Compare: clip A is the analysed one; upload a faceless clip as B.
+    nav(page, "Compare")
+    expect(page.get_by_text("Upload clip B")).to_be_visible(timeout=60_000)
+    page.locator("input[type=file]").nth(1).set_input_files(str(faceless_clip))
+    expect(page.get_by_text(f"{faceless_clip.name}: analysed in")).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("heading", name="Side by side")).to_be_visible(timeout=120_000)
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2, timeout=30_000)
+    wait_idle(page)
+    shoot(page, "compare", full=True)
+
+    # Attention lab: switch to the full model and a low temperature.
+    nav(page, "Attention lab")
+    expect(page.get_by_text("All rules at this temperature")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    page.get_by_test_id("stRadioGroup").get_by_text("Full model (attention + LSTM)").click()
+    wait_idle(page)
+    expect(page.get_by_test_id("stTable")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Video probability of manipulation")).to_be_visible()
+    shoot(page, "attention_lab", full=True)
+
+    nav(page, "History")
+    expect(page.get_by_text("Only you can see them")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(ten_second_clip.name)).to_be_visible()
+    expect(page.get_by_text(faceless_clip.name)).to_be_visible()
+    wait_idle(page)
+    shoot(page, "history")
+
+    nav(page, "Model card")
+    expect(page.get_by_role("heading", name="Limitations")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    shoot(page, "model_card", full=True)
+
+    # A new tab opened from the cookie alone is logged in; after logout it is not.
+    second = context.new_page()
+    second.goto(f"{fresh_server.url}/History")
+    expect(second.get_by_role("heading", name="Your analyses")).to_be_visible(timeout=30_000)
+    second.close()
+    page.get_by_test_id("stSidebarUserContent").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    page.wait_for_timeout(1000)  # the cookie component deletes the cookie in the browser
+    assert not any(c["name"] == "dfd_auth" for c in context.cookies())
+    page.goto(f"{fresh_server.url}/History")
+    expect_login_only(page, PAGE_HEADINGS["History"])
+    context.close()
+
+    timings = {"upload_to_verdict_s": round(upload_to_verdict_s, 2), "clip": "10 s, 640x360, 25 fps, mp4v"}
+    timings["server_timings_s"] = report["timings_s"]
+    (ARTIFACTS / "e2e_timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+    print(f"\nupload -> verdict for a 10-s clip in the browser: {upload_to_verdict_s:.1f} s")
