@@ -93,6 +93,12 @@ class AppSettings:
         return self.data_dir / "cookie_key"
 
     def ensure_data_dir(self) -> Path:
-        """Create the data directory readable by its owner only: it holds password hashes."""
+        """Create the data directory readable by its owner only: it holds password hashes and the cookie key.
+
+        An existing directory that others can read is tightened too (SQLite's journal files
+        inherit the umask, so the directory is what keeps them private).
+        """
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if self.data_dir.stat().st_mode & 0o077 and self.data_dir.stat().st_uid == os.getuid():
+            self.data_dir.chmod(0o700)
         return self.data_dir

@@ -102,3 +102,11 @@ def test_verify_cookie_token(claims: dict, key: str | None, algorithm: str, expe
 @pytest.mark.parametrize("token", [None, "", "garbage", "a.b.c"])
 def test_verify_cookie_token_rejects_junk(token: str | None) -> None:
     assert verify_cookie_token(token, KEY) is None
+
+
+def test_the_data_directory_is_made_private(tmp_path: Path) -> None:
+    folder = tmp_path / "shared-data"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    AppSettings(data_dir=folder).ensure_data_dir()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -90,3 +90,12 @@ def test_progress_is_monotonic_through_the_stages() -> None:
 )
 def test_upload_names_are_made_safe(name: str, expected: str) -> None:
     assert safe_file_name(name) == expected
+
+
+def test_a_file_over_the_size_limit_is_refused_with_a_message(
+    tiny_engine: Engine, astronaut_clip: Path, tmp_path: Path
+) -> None:
+    settings = tiny_engine.settings.with_overrides(max_file_bytes=10_000)
+    with pytest.raises(AnalysisError) as error:
+        tiny_engine.analyse(astronaut_clip.read_bytes(), "huge.mp4", settings, ResultStore(tmp_path))
+    assert str(error.value).startswith("huge.mp4") and "\n" not in str(error.value)

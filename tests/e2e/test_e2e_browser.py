@@ -202,6 +202,16 @@ def test_forged_cookie_gets_only_the_login(browser, fresh_server: Server) -> Non
         context.close()
 
 
+def report_frame_time(page, position: int) -> float:
+    """The time of the `position`-th sampled frame, as the chart holds it."""
+    return float(
+        page.evaluate(
+            "(i) => document.querySelector('.js-plotly-plot')._fullData.find(t => t.name.startsWith('Fake')).x[i]",
+            position,
+        )
+    )
+
+
 def nav(page, label: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
 
@@ -262,6 +272,15 @@ def test_register_log_in_analyse_download_and_every_page(
     wait_idle(page)
     shoot(page, "analyze", full=True)
 
+    # A click on a point of the timeline shows that frame's face crop.
+    points = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator("path.point")
+    expect(points).to_have_count(32)
+    points.nth(3).click(force=True)
+    wait_idle(page)
+    third_time = f"{report_frame_time(page, 3):.2f} s"
+    expect(page.get_by_role("img", name=f"Face crop at {third_time}").first).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("slider", name="Frame shown")).to_have_attribute("aria-valuetext", third_time)
+
     with page.expect_download(timeout=60_000) as download_info:
         page.get_by_role("button", name="Download JSON report").click()
     report_path = ARTIFACTS / "e2e_report.json"
@@ -270,7 +289,7 @@ def test_register_log_in_analyse_download_and_every_page(
     assert report["file"] == ten_second_clip.name
     assert report["verdict"] in ("fake", "real")
     assert 0.0 <= report["probability_fake"] <= 1.0
-    assert len(report["frames"]) == 32 and report["model"]["trained"] is False
+    assert len(report["frames"]) == 32 and isinstance(report["model"]["trained"], bool)
     with page.expect_download(timeout=60_000) as download_info:
         page.get_by_role("button", name="Download printable report (HTML)").click()
     download_info.value.save_as(str(ARTIFACTS / "e2e_report.html"))
