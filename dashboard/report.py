@@ -131,6 +131,10 @@ def timeline_svg(result: VideoResult, width: int = 720, height: int = 260) -> st
     return "".join(parts)
 
 
+def _setting(value: object) -> str:
+    return "—" if value is None else str(value)
+
+
 def _runs(points: list[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
     """Split a series at missing values, so a line never bridges frames without a face."""
     runs: list[list[tuple[float, float]]] = [[]]
@@ -154,7 +158,7 @@ def html_report(result: VideoResult, key: str, quality: QualityReport, generated
     verdict_class = {Verdict.FAKE: "fake", Verdict.REAL: "real"}.get(result.verdict, "abstain")
     probability = "—" if result.probability_fake is None else f"{100 * result.probability_fake:.1f}%"
     settings_rows = "".join(
-        f"<tr><th>{e(name.replace('_', ' '))}</th><td>{e(str(result.settings.get(name)))}</td></tr>"
+        f"<tr><th>{e(name.replace('_', ' '))}</th><td>{e(_setting(result.settings.get(name)))}</td></tr>"
         for name in SETTINGS_SHOWN
         if name in result.settings
     )

@@ -1,12 +1,10 @@
 """History: the user's own past analyses; reopen one or delete one. Never another user's."""
 
-from datetime import datetime
-
 import streamlit as st
 
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
-from dashboard.ui.components import CURRENT
+from dashboard.ui.components import CURRENT, format_when
 from dashboard.wording import verdict_label
 from pipeline.results import Verdict
 
@@ -38,7 +36,7 @@ for cell, label in zip(header, ("Date", "File", "Verdict", "Probability"), stric
 pending = st.session_state.get("pending_delete")
 for analysis in analyses:
     date, name, verdict, probability, reopen, delete = st.columns(WIDTHS, vertical_alignment="center")
-    date.write(datetime.fromtimestamp(analysis.created_at).strftime("%Y-%m-%d %H:%M"))
+    date.write(format_when(analysis.created_at))
     name.write(analysis.file_name)
     verdict.write(verdict_label(Verdict(analysis.verdict)))
     probability.write("—" if analysis.probability is None else f"{100 * analysis.probability:.1f}%")

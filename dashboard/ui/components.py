@@ -6,12 +6,14 @@ thread, from the pipeline's plain callback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import streamlit as st
@@ -160,8 +162,16 @@ def open_analysis(user: CurrentUser, analysis_id: int) -> Opened | None:
     return Opened(analysis, with_display_name(result, analysis.file_name))
 
 
+def format_when(timestamp: float) -> str:
+    """A stored time in the browser's time zone (the server's when the browser does not say)."""
+    zone = None
+    with contextlib.suppress(ZoneInfoNotFoundError, ValueError, TypeError):
+        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
+    return datetime.fromtimestamp(timestamp, tz=zone).strftime("%Y-%m-%d %H:%M")
+
+
 def analysis_label(analysis: Analysis) -> str:
-    when = datetime.fromtimestamp(analysis.created_at).strftime("%Y-%m-%d %H:%M")
+    when = format_when(analysis.created_at)
     probability = "—" if analysis.probability is None else f"{100 * analysis.probability:.0f}%"
     return f"{analysis.file_name} · {verdict_label(Verdict(analysis.verdict))} ({probability}) · {when}"
 
