@@ -21,9 +21,11 @@ PAGES = {
 TIMEOUT = 60
 
 
-def open_page(page: str = "Home.py", app: AppTest | None = None) -> AppTest:
+def open_page(page: str = "Home.py", app: AppTest | None = None, secrets: dict[str, str] | None = None) -> AppTest:
     """Run a page in a session (a new one unless `app` is given), as a click in the sidebar would."""
-    app = app or AppTest.from_file(str(HOME), default_timeout=TIMEOUT)
+    if app is None:
+        app = AppTest.from_file(str(HOME), default_timeout=TIMEOUT)
+        app.secrets.update(secrets or {})
     if page != "Home.py":
         if not app._tree.children:  # AppTest needs one run before it can switch pages
             app.run()

@@ -89,6 +89,21 @@ def test_a_valid_cookie_logs_in_without_the_form(store: Store, monkeypatch: pyte
     assert "Your analyses" in titles(app)
 
 
+def test_the_key_in_st_secrets_wins_over_the_environment(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret_key = "from-secrets-toml-" + "s" * 40
+    set_browser_cookies(monkeypatch, {"dfd_auth": cookie("ada", key=secret_key)})
+    assert "Your analyses" in titles(open_page("pages/4_History.py", secrets={"cookie_key": secret_key}))
+    set_browser_cookies(monkeypatch, {"dfd_auth": cookie("ada")})  # signed with the environment's key
+    assert shows_login_only(open_page("pages/4_History.py", secrets={"cookie_key": secret_key}))
+
+
+def test_a_short_configured_key_stops_the_app(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DFD_COOKIE_KEY", "short")
+    app = open_page()
+    assert "refuses logins" in errors(app)
+    assert not app.text_input  # no login form signed with a weak key
+
+
 @pytest.mark.parametrize(
     "value",
     [
