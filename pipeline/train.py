@@ -92,7 +92,7 @@ def _padded(items: list[FaceExtraction], frames: int, size: int) -> tuple[np.nda
     return crops, masks
 
 
-def _targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
+def training_targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
     """Video and frame labels; certainty and attention get placeholders (they have no loss,
     but Keras wants a target for every output of a dict-output model)."""
     frame_labels = np.where(masks > 0, labels[:, None], NO_FACE_LABEL).astype(np.float32)
@@ -195,7 +195,7 @@ class ClipBatches(keras.utils.PyDataset):
             frames[i] = clip_frames * self.masks[row, picks, None, None, None].astype(np.uint8)
             masks[i] = self.masks[row, picks]
         labels = self.labels[rows]
-        return {"frames": to_model_input(frames), "face_mask": masks}, _targets(labels, masks)
+        return {"frames": to_model_input(frames), "face_mask": masks}, training_targets(labels, masks)
 
 
 def fit_temperature(labels: np.ndarray, probabilities: np.ndarray) -> float:
@@ -247,8 +247,8 @@ def run_train(args: argparse.Namespace) -> int:
         compile_detector(head, args.lr)
         history = head.fit(
             train_x,
-            _targets(train_y, train_masks),
-            validation_data=(val_x, _targets(val_y, val_masks)) if val else None,
+            training_targets(train_y, train_masks),
+            validation_data=(val_x, training_targets(val_y, val_masks)) if val else None,
             epochs=args.epochs,
             batch_size=args.batch_size,
             callbacks=callbacks,

@@ -41,6 +41,7 @@ class ModelConfig:
     certainty_measure: str = "margin"
     lstm_units: int = 128
     dropout: float = 0.3
+    uniform_attention: bool = False  # the ablation: every face frame weighs the same
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,10 @@ def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
     frame_p = keras.layers.Dense(1, activation="sigmoid", name="frame_head")(dropped)
     frame_p = keras.layers.Reshape((-1,), name="frame_p")(frame_p)
     certainty, attention = CertaintyAttention(
-        config.attention_temperature, config.certainty_measure, name="certainty_attention"
+        config.attention_temperature,
+        config.certainty_measure,
+        uniform=config.uniform_attention,
+        name="certainty_attention",
     )([frame_p, mask])
     weighted = AttentionWeighting(name="attention_weighting")([dropped, attention, mask])
     bool_mask = FaceMaskToBool(name="bool_mask")(mask)

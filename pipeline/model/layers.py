@@ -32,9 +32,12 @@ def certainty_from_probability(p, measure: str = "margin"):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CertaintyAttention(keras.layers.Layer):
-    """Inputs: per-frame probabilities (B, T) and a face mask (B, T). Outputs: certainty, attention."""
+    """Inputs: per-frame probabilities (B, T) and a face mask (B, T). Outputs: certainty, attention.
 
-    def __init__(self, temperature: float = 0.2, measure: str = "margin", **kwargs):
+    `uniform=True` gives every face frame the same weight: the ablation "LSTM without attention".
+    """
+
+    def __init__(self, temperature: float = 0.2, measure: str = "margin", uniform: bool = False, **kwargs):
         super().__init__(**kwargs)
         if temperature <= 0:
             raise ValueError("attention temperature must be positive")
@@ -42,19 +45,26 @@ class CertaintyAttention(keras.layers.Layer):
             raise ValueError(f"unknown certainty measure {measure!r}; use one of {CERTAINTY_MEASURES}")
         self.temperature = float(temperature)
         self.measure = measure
+        self.uniform = bool(uniform)
 
     def call(self, inputs):
         probabilities, mask = inputs
         mask = ops.cast(mask, probabilities.dtype)
         certainty = certainty_from_probability(probabilities, self.measure) * mask
-        logits = ops.where(mask > 0, certainty / self.temperature, _MASKED_LOGIT)
+        scores = ops.zeros_like(certainty) if self.uniform else certainty / self.temperature
+        logits = ops.where(mask > 0, scores, _MASKED_LOGIT)
         logits = logits - ops.max(logits, axis=-1, keepdims=True)
         weights = ops.exp(logits) * mask
         attention = weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPSILON)
         return certainty, attention
 
     def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature, "measure": self.measure}
+        return {
+            **super().get_config(),
+            "temperature": self.temperature,
+            "measure": self.measure,
+            "uniform": self.uniform,
+        }
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -91,3 +91,10 @@ def test_untrained_fallback_says_so():
     loaded = untrained_detector(TINY)
     assert isinstance(loaded, LoadedModel)
     assert loaded.info.trained is False and "untrained" in loaded.info.version
+
+
+def test_uniform_attention_ablation_weighs_face_frames_alike():
+    p = np.array([[0.5, 0.99, 0.7, 0.2]], dtype=np.float32)
+    mask = np.array([[1, 1, 1, 0]], dtype=np.float32)
+    _, attention = CertaintyAttention(uniform=True)([p, mask])
+    np.testing.assert_allclose(np.asarray(attention), [[1 / 3, 1 / 3, 1 / 3, 0.0]], atol=1e-6)
