@@ -1,0 +1,39 @@
+"""Draw the training curve stored in a model's metadata (models/detector.json) as a PNG.
+
+Usage: python tools/plot_training_curve.py models/detector.json models/training_curve.png
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def main(meta_path: Path, out: Path) -> None:
+    history = json.loads(meta_path.read_text())["metrics"]["history"]
+    epochs = range(1, len(history["loss"]) + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5), dpi=110)
+    left.plot(epochs, history["video_loss"], label="train video loss")
+    left.plot(epochs, history["frame_p_loss"], label="train frame loss")
+    right.plot(epochs, history["video_auc"], label="train video AUC (augmented)")
+    if "val_video_auc" in history:
+        every = len(history["loss"]) // max(len(history["val_video_auc"]), 1)
+        val_epochs = [every * (i + 1) for i in range(len(history["val_video_auc"]))]
+        left.plot(val_epochs, history["val_video_loss"], marker="o", label="val video loss")
+        right.plot(val_epochs, history["val_video_auc"], marker="o", label="val video AUC")
+    for axis, title in ((left, "loss"), (right, "AUC")):
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
