@@ -298,7 +298,8 @@ def test_register_log_in_analyse_download_and_every_page(
     # Compare: clip A is the analysed one; upload a faceless clip as B.
     nav(page, "Compare")
     expect(page.get_by_text("Upload clip B")).to_be_visible(timeout=60_000)
-    page.locator("input[type=file]").nth(1).set_input_files(str(faceless_clip))
+    wait_idle(page)  # an upload into a page that is still drawing can be dropped
+    page.get_by_role("region", name="Upload clip B").locator("input[type=file]").set_input_files(str(faceless_clip))
     expect(page.get_by_text(f"{faceless_clip.name}: analysed in")).to_be_visible(timeout=120_000)
     expect(page.get_by_role("heading", name="Side by side")).to_be_visible(timeout=120_000)
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2, timeout=30_000)
