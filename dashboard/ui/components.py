@@ -185,10 +185,9 @@ def pick_analysis(
         return None
     ids = [a.id for a in analyses]
     labels = {a.id: analysis_label(a) for a in analyses}
-    index = ids.index(default_id) if default_id in ids else (0 if newest_by_default else None)
-    return st.selectbox(
-        label, ids, index=index, format_func=labels.__getitem__, key=key, placeholder="Choose a past analysis…"
-    )
+    if st.session_state.get(key) not in ids:  # first visit, or the chosen analysis was deleted
+        st.session_state[key] = default_id if default_id in ids else (ids[0] if newest_by_default else None)
+    return st.selectbox(label, ids, format_func=labels.__getitem__, key=key, placeholder="Choose a past analysis…")
 
 
 def verdict_card(result: VideoResult, compact: bool = False) -> None:
@@ -263,13 +262,13 @@ def timeline_section(
     positions = list(range(len(result.frames)))
     if not positions:
         return
-    default = max(positions, key=lambda i: result.frames[i].attention)
+    if slider_key not in st.session_state:  # start on the frame that counted most
+        st.session_state[slider_key] = max(positions, key=lambda i: result.frames[i].attention)
     with frame_col:
         st.markdown("**Selected frame**")
         position = st.select_slider(
             "Frame shown (or click a point in the chart)",
             options=positions,
-            value=st.session_state.get(slider_key, default),
             format_func=lambda i: f"{result.frames[i].time_s:.2f} s",
             key=slider_key,
         )
