@@ -33,6 +33,8 @@ from pipeline.video import (
 
 # Candidate faces kept per frame before the tracker picks the main one.
 MAX_CANDIDATES_PER_FRAME = 4
+# Every this many sampled frames, detection scans the whole frame instead of near the last face.
+FULL_FRAME_SCAN_EVERY = 8
 
 ProgressCallback = Callable[[str, float], None]
 STAGES = ("decoding", "faces", "model")
@@ -88,9 +90,13 @@ def extract_faces(
     def run(frames: Iterable[SampledFrame]) -> None:
         nonlocal detect_s
         total = max(len(indices), 1)
-        for frame in frames:
+        hint: Box | None = None
+        for number, frame in enumerate(frames):
             started = time.perf_counter()
-            boxes = detector.detect(frame.rgb)[:MAX_CANDIDATES_PER_FRAME]
+            # Search near the last face, but scan whole frames regularly so no face is missed for long.
+            near = hint if number % FULL_FRAME_SCAN_EVERY else None
+            boxes = detector.detect_near(frame.rgb, near)[:MAX_CANDIDATES_PER_FRAME]
+            hint = max(boxes, key=lambda b: b.area) if boxes else None
             crops = [crop_face(frame.rgb, b, size=settings.crop_size, margin=settings.crop_margin) for b in boxes]
             detect_s += time.perf_counter() - started
             candidates.append(boxes)

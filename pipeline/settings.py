@@ -11,6 +11,8 @@ import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+# Bump when face extraction changes in a way the settings do not show, to invalidate cached crops.
+EXTRACTION_VERSION = 2
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "detector.keras"
@@ -65,6 +67,7 @@ class Settings:
                 "crop_margin",
             }
         }
+        fields["version"] = EXTRACTION_VERSION
         return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, object]:

@@ -103,6 +103,15 @@ class FaceDetector(abc.ABC):
     def detect(self, frame_rgb: np.ndarray) -> list[Box]:
         """Return face boxes in ``frame_rgb`` pixel coordinates, best first."""
 
+    def detect_near(self, frame_rgb: np.ndarray, hint: Box | None) -> list[Box]:
+        """Detect, knowing where a face was in the previous sampled frame.
+
+        Adapters that can search a small region first (much cheaper for a fixed-input
+        model on a wide frame) override this; the default ignores the hint.
+        """
+        del hint
+        return self.detect(frame_rgb)
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(name={self.name!r}, max_side={self.max_side}, "
@@ -433,6 +442,11 @@ class BlazeFaceBackDetector(BlazeFaceDetector):
     variant = "back"
 
 
+# The region searched around the previous face, in face sizes; regions smaller than this are skipped.
+REGION_SCALE = 3.0
+MIN_REGION_PX = 32
+
+
 @register_detector("blazeface_auto", available=_blazeface_available("short"))
 class BlazeFaceAutoDetector(FaceDetector):
     """Short-range BlazeFace, then full-range on frames where it finds nothing.
@@ -450,6 +464,31 @@ class BlazeFaceAutoDetector(FaceDetector):
 
     def detect(self, frame_rgb: np.ndarray) -> list[Box]:
         return self.short.detect(frame_rgb) or self.full.detect(frame_rgb)
+
+    def detect_near(self, frame_rgb: np.ndarray, hint: Box | None) -> list[Box]:
+        """Short-range on a square around the previous face first: there the face is large,
+        as the short-range model wants, so wide shots rarely need the slower full-range model."""
+        if hint is not None:
+            found = self._detect_in_region(frame_rgb, hint)
+            if found:
+                return found
+        return self.detect(frame_rgb)
+
+    def _detect_in_region(self, frame_rgb: np.ndarray, hint: Box) -> list[Box]:
+        height, width = frame_rgb.shape[:2]
+        side = max(hint.w, hint.h) * REGION_SCALE
+        cx, cy = hint.center
+        x0, y0 = max(int(cx - side / 2), 0), max(int(cy - side / 2), 0)
+        x1, y1 = min(int(cx + side / 2), width), min(int(cy + side / 2), height)
+        if min(x1 - x0, y1 - y0) < MIN_REGION_PX:
+            return []
+        region = np.ascontiguousarray(frame_rgb[y0:y1, x0:x1])
+        min_side = self._min_face_px(frame_rgb.shape)
+        return [
+            Box(b.x + x0, b.y + y0, b.w, b.h, b.score)
+            for b in self.short.detect(region)
+            if min(b.w, b.h) >= min_side
+        ]
 
 
 # ---------------------------------------------------------------------------

@@ -28,6 +28,7 @@ FRAME_ENCODER = "frame_encoder"
 SEQUENCE_HEAD = "sequence_head"
 OUTPUT_NAMES = ("video", "frame_p", "certainty", "attention")
 UNTRAINED_SEED = 1234
+ENCODE_BUCKET = 8
 
 
 @dataclass(frozen=True)
@@ -178,9 +179,15 @@ class LoadedModel:
 
         `predict_on_batch` runs a traced graph: about twice as fast as an eager call on a CPU.
         """
-        if len(crops) == 0:
+        count = len(crops)
+        if count == 0:
             return np.zeros((0, self.feature_dim), dtype=np.float32)
-        return np.asarray(self.encoder.predict_on_batch(crops), dtype=np.float32)
+        # Pad to a multiple of ENCODE_BUCKET: every new batch size would trace (and keep)
+        # another graph, which costs time and, over many clips, memory.
+        padded = -(-count // ENCODE_BUCKET) * ENCODE_BUCKET
+        if padded != count:
+            crops = np.concatenate([crops, np.zeros((padded - count, *crops.shape[1:]), dtype=crops.dtype)])
+        return np.asarray(self.encoder.predict_on_batch(crops), dtype=np.float32)[:count]
 
     def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
         """Run the head on (T, D) features (zeros where mask is 0)."""

@@ -163,3 +163,17 @@ def test_optional_detector_finds_astronaut(name: str, astronaut: np.ndarray) -> 
     cx, cy = boxes[0].center
     assert 190 <= cx <= 260 and 90 <= cy <= 150, (name, boxes[0])
     assert detector.detect(np.zeros((360, 640, 3), np.uint8)) == []
+
+
+def test_blazeface_auto_searches_near_the_previous_face_in_a_wide_frame():
+    import cv2
+    from skimage import data as skdata
+
+    frame = np.full((720, 1280, 3), 90, np.uint8)
+    frame[150:570, 300:720] = cv2.resize(skdata.astronaut(), (420, 420), interpolation=cv2.INTER_AREA)
+    detector = create_detector("blazeface_auto")
+    full = detector.detect(frame)
+    assert full, "the full-range fallback finds the face"
+    near = detector.detect_near(frame, full[0])
+    assert near and near[0].iou(full[0]) > 0.5
+    assert detector.detect_near(frame, Box(1000, 600, 60, 60)) == full  # a wrong hint falls back to a full scan
