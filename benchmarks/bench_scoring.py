@@ -28,6 +28,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from pipeline.errors import PipelineError  # noqa: E402
 from pipeline.scoring import Scorer  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.transcode import Encoding, write_h264  # noqa: E402
@@ -120,7 +121,11 @@ def main() -> int:
         print("| clip | resolution | decode | detect | model | total | decode-only | total / decode-only |")
         print("|---|---|---|---|---|---|---|---|")
         for clip in clips:
-            info = probe_video(clip, settings)
+            try:
+                info = probe_video(clip, settings)
+            except PipelineError as error:
+                print(f"| {clip.name} | skipped: {error} |")
+                continue
             m = bench_clip(scorer, clip, args.repeats)
             print(f"| {clip.name} | {info.resolution} | {m['decode']:.3f} | {m['detect']:.3f} | {m['model']:.3f} "
                   f"| {m['total']:.3f} | {m['decode_only']:.3f} | {m['ratio']:.2f}x |")  # fmt: skip
