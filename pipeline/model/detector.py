@@ -182,12 +182,13 @@ class LoadedModel:
         count = len(crops)
         if count == 0:
             return np.zeros((0, self.feature_dim), dtype=np.float32)
-        # Pad to a multiple of ENCODE_BUCKET: every new batch size would trace (and keep)
-        # another graph, which costs time and, over many clips, memory.
+        # Fixed batches of ENCODE_BUCKET crops (the last one padded): one traced graph for
+        # every clip, and activation memory bounded by the batch, not by the clip.
         padded = -(-count // ENCODE_BUCKET) * ENCODE_BUCKET
         if padded != count:
             crops = np.concatenate([crops, np.zeros((padded - count, *crops.shape[1:]), dtype=crops.dtype)])
-        return np.asarray(self.encoder.predict_on_batch(crops), dtype=np.float32)[:count]
+        parts = [self.encoder.predict_on_batch(crops[i : i + ENCODE_BUCKET]) for i in range(0, padded, ENCODE_BUCKET)]
+        return np.concatenate([np.asarray(part, dtype=np.float32) for part in parts])[:count]
 
     def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
         """Run the head on (T, D) features (zeros where mask is 0)."""
