@@ -336,7 +336,9 @@ def test_register_log_in_analyse_download_and_every_page(
     page.get_by_test_id("stSidebarUserContent").get_by_role("button", name="Log out").click()
     expect(page.get_by_role("button", name="Log in")).to_be_visible(timeout=30_000)
     wait_idle(page)
-    page.wait_for_timeout(1000)  # the cookie component deletes the cookie in the browser
+    deadline = time.monotonic() + 30  # the cookie component deletes the cookie in the browser
+    while any(c["name"] == "dfd_auth" for c in context.cookies()) and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
     assert not any(c["name"] == "dfd_auth" for c in context.cookies())
     page.goto(f"{fresh_server.url}/History")
     expect_login_only(page, PAGE_HEADINGS["History"])
