@@ -89,20 +89,20 @@ def timeline_figure(
         col=1,
     )
     no_face = mask == 0
-    if no_face.any():
-        figure.add_trace(
-            go.Scatter(
-                x=times[no_face],
-                y=np.zeros(int(no_face.sum())),
-                name="No face",
-                mode="markers",
-                marker={"symbol": "x", "color": NO_FACE_COLOR, "size": 8},
-                customdata=positions[no_face],
-                hovertemplate="t=%{x:.2f} s<br>no face<extra></extra>",
-            ),
-            row=1,
-            col=1,
-        )
+    # Always drawn (maybe empty), so two charts side by side get the same legend and plot height.
+    figure.add_trace(
+        go.Scatter(
+            x=times[no_face],
+            y=np.zeros(int(no_face.sum())),
+            name="No face",
+            mode="markers",
+            marker={"symbol": "x", "color": NO_FACE_COLOR, "size": 8},
+            customdata=positions[no_face],
+            hovertemplate="t=%{x:.2f} s<br>no face<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
     figure.add_hline(
         y=result.threshold,
         line={"color": FAKE_COLOR, "dash": "dash", "width": 1},
