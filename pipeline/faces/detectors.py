@@ -157,7 +157,7 @@ class FaceDetector(abc.ABC):
             bw, bh = x1 - x0, y1 - y0
             if bw <= 0 or bh <= 0 or min(bw, bh) < min_side:
                 continue
-            boxes.append(Box(x0, y0, bw, bh, float(score)))
+            boxes.append(Box(float(x0), float(y0), float(bw), float(bh), float(score)))
         boxes.sort(key=lambda b: (b.score, b.area), reverse=True)
         return boxes
 
