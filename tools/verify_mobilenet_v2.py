@@ -72,7 +72,7 @@ def compare() -> int:
         if not np.array_equal(x, make_images(size)):
             print(f"warning: {size}px images differ between venvs (skimage versions?)")
         ref = np.load(OUT_DIR / f"torch_logits_{size}.npy")
-        model = build_mobilenet_v2((size, size, 3), include_top=True, weights="imagenet")
+        model = build_mobilenet_v2((size, size, 3), include_top=True, weights="imagenet_offline")
         got = np.asarray(model(x, training=False))
         diff = float(np.abs(got - ref).max())
         top5_ref = np.argsort(-ref, axis=1)[:, :5]

@@ -39,7 +39,7 @@ def register_backbone(name: str, weights_source: str):
 def _mobilenet_v2(size: int, pretrained: bool) -> keras.Model:
     from pipeline.model.mobilenet_v2 import build_mobilenet_v2
 
-    return build_mobilenet_v2((size, size, 3), include_top=False, weights="imagenet" if pretrained else None)
+    return build_mobilenet_v2((size, size, 3), include_top=False, weights="imagenet_offline" if pretrained else None)
 
 
 @register_backbone(

@@ -97,17 +97,17 @@ def build_mobilenet_v2(
     input_shape: tuple[int | None, int | None, int] = (224, 224, 3),
     *,
     include_top: bool = False,
-    weights: str | None = "imagenet",
+    weights: str | None = "imagenet_offline",
     name: str = "mobilenet_v2",
 ) -> keras.Model:
     """Build torchvision-equivalent MobileNetV2 taking 0..1 RGB images.
 
     ``include_top=False`` returns the (None, 1280) globally pooled features;
     ``include_top=True`` adds dropout + Dense(1000) ImageNet logits (no softmax).
-    ``weights="imagenet"`` loads the committed converted weights (works for any
+    ``weights="imagenet_offline"`` loads the committed converted weights (works for any
     input size, e.g. 160 or 128); ``None`` keeps the random initialisation.
     """
-    if weights not in ("imagenet", None):
+    if weights not in ("imagenet_offline", None):
         raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}")
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Normalization(
@@ -142,7 +142,7 @@ def build_mobilenet_v2(
         x = layers.Dense(NUM_CLASSES, name="logits")(x)
     model = keras.Model(inputs, x, name=name)
 
-    if weights == "imagenet":
+    if weights == "imagenet_offline":
         load_imagenet_weights(model, input_shape=input_shape)
     return model
 

@@ -52,7 +52,7 @@ def _image(name: str, size: int = 224) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def classifier() -> keras.Model:
-    return mnv2.build_mobilenet_v2(include_top=True, weights="imagenet")
+    return mnv2.build_mobilenet_v2(include_top=True, weights="imagenet_offline")
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_committed_weights_file_is_present_and_small() -> None:
 
 
 def test_headless_loads_same_weights_as_classifier(classifier: keras.Model) -> None:
-    headless = mnv2.build_mobilenet_v2((160, 160, 3), include_top=False, weights="imagenet")
+    headless = mnv2.build_mobilenet_v2((160, 160, 3), include_top=False, weights="imagenet_offline")
     assert headless.output_shape == (None, 1280)
     for layer in headless.layers:
         for a, b in zip(
