@@ -108,7 +108,7 @@ def build_mobilenet_v2(
     input size, e.g. 160 or 128); ``None`` keeps the random initialisation.
     """
     if weights not in ("imagenet_offline", None):
-        raise ValueError(f"weights must be 'imagenet' or None, got {weights!r}")
+        raise ValueError(f"weights must be 'imagenet_offline' or None, got {weights!r}")
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Normalization(
         mean=list(IMAGENET_MEAN),
