@@ -123,18 +123,23 @@ def mesonet_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[tupl
     """The peer: MesoNet's published weights on the same face crops, mean over frames."""
     from pipeline.peers.mesonet import MESONET_DIR, load_meso4, meso4_fake_probabilities
 
+    weight_files = [MESONET_DIR / name for name in ("Meso4_DF.h5", "Meso4_F2F.h5") if (MESONET_DIR / name).exists()]
+    if not weight_files:
+        return []
+    crops = {
+        s.clip.path: cached_extract_faces(s.clip.path, scorer.settings, scorer.detector, cache_dir)[1].crops
+        for s in scored
+        if s.probability is not None
+    }  # read once, shared by every weight file
     rows = []
-    for weights in ("Meso4_DF.h5", "Meso4_F2F.h5"):
-        if not (MESONET_DIR / weights).exists():
-            continue
-        model = load_meso4(MESONET_DIR / weights)
-        items = []
-        for s in scored:
-            if s.probability is None:
-                continue
-            _, faces = cached_extract_faces(s.clip.path, scorer.settings, scorer.detector, cache_dir)
-            items.append((s.clip, float(meso4_fake_probabilities(model, faces.crops).mean())))
-        rows.append((f"peer: MesoNet {weights}", _metrics_of(items, 0.5)))
+    for weights in weight_files:
+        model = load_meso4(weights)
+        items = [
+            (s.clip, float(meso4_fake_probabilities(model, crops[s.clip.path]).mean()))
+            for s in scored
+            if s.clip.path in crops
+        ]
+        rows.append((f"peer: MesoNet {weights.name}", _metrics_of(items, 0.5)))
     return rows
 
 
