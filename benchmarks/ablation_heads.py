@@ -1,10 +1,12 @@
-"""Ablation of the sequence head on the trained backbone's features, same data, same run.
+"""Ablation of the sequence head on the shipped model's frozen features: same data, same run.
 
-Re-trains, from scratch and with identical budgets and seeds, two heads on the frozen
-features of the shipped model's (fine-tuned) backbone:
-- (a') certainty-based attention + LSTM (ours),
-- (d)  the LSTM without attention (every face frame weighs the same),
-and pools the frame probabilities of (a') by (b) their mean and (c) the confident strategy.
+Re-trains from scratch, with the shipped model's recipe (epochs, learning rate, batch size,
+augmented copies, family weights) and identical seeds, heads that differ in one thing:
+- (a)  certainty-based attention + LSTM + temporal statistics (the shipped architecture),
+- (d)  the same without attention (every face frame weighs the same),
+- (a0) the paper's head alone: certainty attention + LSTM, no temporal statistics,
+- (d0) the paper's head without attention,
+and pools the frame probabilities of (a) by (b) their mean and (c) the confident strategy.
 Reports val AUC per seed and the mean. Usage:
 
     python benchmarks/ablation_heads.py ../shared/data/manifest.csv --model models/detector.keras
@@ -16,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -25,23 +28,22 @@ sys.path.insert(0, str(REPO))
 import numpy as np  # noqa: E402
 
 from pipeline.aggregation import aggregate  # noqa: E402
-from pipeline.cache import cached_extract_faces  # noqa: E402
 from pipeline.datasets import load_clips  # noqa: E402
-from pipeline.faces.detectors import create_detector  # noqa: E402
-from pipeline.faces.track import to_model_input  # noqa: E402
 from pipeline.metrics import auc_or_none  # noqa: E402
-from pipeline.model.detector import ModelConfig, build_sequence_head, compile_detector, load_detector  # noqa: E402
+from pipeline.model.detector import (  # noqa: E402
+    build_sequence_head,
+    config_from_architecture,
+    load_detector,
+)
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings  # noqa: E402
-from pipeline.train import training_targets  # noqa: E402
-
-
-def clip_features(model, crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    features = np.zeros((len(mask), model.feature_dim), dtype=np.float32)
-    if len(crops):
-        features[mask > 0] = np.concatenate(
-            [model.encode(to_model_input(crops[i : i + 64])) for i in range(0, len(crops), 64)]
-        )
-    return features
+from pipeline.train import (  # noqa: E402
+    augmented_features,
+    extract_all,
+    family_weights,
+    fit_head,
+    frozen_features,
+    padded_crops,
+)
 
 
 def main() -> int:
@@ -49,7 +51,6 @@ def main() -> int:
     parser.add_argument("manifest", type=Path)
     parser.add_argument("--model", type=Path, default=REPO / "models" / "detector.keras")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
-    parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
@@ -57,57 +58,62 @@ def main() -> int:
         print(f"skipped: {args.manifest} not found")
         return 0
 
-    import keras
-
-    settings = Settings()
     model = load_detector(args.model)
-    detector = create_detector(settings.detector)
-    clips = [c for c in load_clips(args.manifest) if c.split in ("train", "val")]
-    features, masks, labels, splits = [], [], [], []
-    for clip in clips:
-        _, faces = cached_extract_faces(clip.path, settings, detector, args.cache_dir)
-        if faces.mask.sum() == 0:
-            continue
-        features.append(clip_features(model, faces.crops, faces.mask))
-        masks.append(faces.mask)
-        labels.append(clip.label)
-        splits.append(clip.split)
-    x, m = np.stack(features), np.stack(masks)
-    y, split = np.array(labels, dtype=np.float32), np.array(splits)
-    train, val = split == "train", split == "val"
-    print(f"features: train {train.sum()}, val {val.sum()} clips", file=sys.stderr)
+    config = config_from_architecture(model.info.architecture)
+    recipe = model.info.metrics.get("recipe", {})
+    epochs, batch_size = int(recipe.get("epochs", 30)), int(recipe.get("batch_size", 32))
+    learning_rate, copies = float(recipe.get("learning_rate", 1e-3)), int(recipe.get("augment_copies", 3))
+    settings = Settings()
+    extracted = extract_all(load_clips(args.manifest), settings, args.cache_dir)
+    train = [e for e in extracted if e[0].split == "train"]
+    val = [e for e in extracted if e[0].split == "val"]
+    train_crops, train_masks = padded_crops([e[2] for e in train], settings.frames, model.input_size)
+    val_crops, val_masks = padded_crops([e[2] for e in val], settings.frames, model.input_size)
+    train_y = np.array([e[0].label for e in train], dtype=np.float32)
+    val_y = np.array([e[0].label for e in val], dtype=np.float32)
+    x, m, y, w = augmented_features(
+        model.encoder, train_crops, train_masks, train_y, family_weights([e[0] for e in train]), copies, seed=0
+    )
+    val_x = frozen_features(model.encoder, val_crops, val_masks)
+    del train_crops, val_crops
 
-    rows: dict[str, list[float]] = {
-        "(a') attention + LSTM": [],
-        "(d) LSTM, no attention": [],
-        "(b) mean": [],
-        "(c) confident": [],
+    heads = {
+        "(a) certainty attention + LSTM + temporal statistics (shipped)": config,
+        "(d) the same, no attention (uniform weights)": replace(config, uniform_attention=True),
+        "(a0) paper head: certainty attention + LSTM": replace(
+            config, temporal_differences=False, pooled_statistics=False
+        ),
+        "(d0) paper head without attention": replace(
+            config, temporal_differences=False, pooled_statistics=False, uniform_attention=True
+        ),
     }
+    first = next(iter(heads))
+    rows: dict[str, list[float]] = {name: [] for name in heads}
+    rows["(b) mean of (a)'s frame probabilities"] = []
+    rows["(c) confident strategy on (a)'s frame probabilities"] = []
     for seed in range(args.seeds):
-        for name, uniform in (("(a') attention + LSTM", False), ("(d) LSTM, no attention", True)):
-            keras.utils.set_random_seed(seed)
-            head = build_sequence_head(model.feature_dim, ModelConfig(uniform_attention=uniform))
-            compile_detector(head, 2e-4)
-            head.fit(
-                [x[train], m[train]], training_targets(y[train], m[train]), epochs=args.epochs, batch_size=16, verbose=0
-            )
-            out = head.predict([x[val], m[val]], verbose=0)
-            rows[name].append(auc_or_none(y[val], np.asarray(out["video"]).reshape(-1)))
-            if not uniform:
+        for name, head_config in heads.items():
+            head = build_sequence_head(model.feature_dim, head_config)
+            fit_head(head, x, m, y, w, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+            out = head.predict([val_x, val_masks], verbose=0)
+            rows[name].append(auc_or_none(val_y, np.asarray(out["video"]).reshape(-1)))
+            if name == first:
                 frame_p = np.asarray(out["frame_p"])
-                for rule, key in (("mean", "(b) mean"), ("confident", "(c) confident")):
-                    pooled = [aggregate(rule, frame_p[i], m[val][i]) for i in range(len(frame_p))]
-                    rows[key].append(auc_or_none(y[val], np.array(pooled)))
-        print(f"seed {seed}: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in rows.items()), file=sys.stderr)
+                for rule, key in (("mean", "(b)"), ("confident", "(c)")):
+                    pooled = np.array([aggregate(rule, frame_p[i], val_masks[i]) for i in range(len(frame_p))])
+                    rows[next(k for k in rows if k.startswith(key))].append(auc_or_none(val_y, pooled))
+        print(f"seed {seed}: " + ", ".join(f"{k[:4]} {v[-1]:.3f}" for k, v in rows.items()), file=sys.stderr)
 
     print(
-        f"\nval AUC, heads re-trained {args.epochs} epochs on frozen features of {args.model.name}, {args.seeds} seeds"
+        f"\nval AUC ({len(val_y)} clips), heads re-trained on frozen features of {args.model.name} with its recipe "
+        f"({epochs} epochs, lr {learning_rate}, batch {batch_size}, {copies} augmented copies), {args.seeds} seeds"
     )
     print("| head | AUC per seed | mean |")
     print("|---|---|---|")
     for name, values in rows.items():
         print(f"| {name} | {', '.join(f'{v:.3f}' for v in values)} | {np.mean(values):.3f} |")
     if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
         args.json_out.write_text(json.dumps(rows, indent=2))
     return 0
 

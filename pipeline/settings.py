@@ -37,7 +37,7 @@ class Settings:
 
     # Model and verdict.
     model_path: Path = DEFAULT_MODEL_PATH
-    backbone: str = "mobilenet_v2"
+    backbone: str = "mobilenet_v2_mid"
     attention_temperature: float | None = None  # None: the temperature the model was trained with
     threshold: float | None = None  # None: the threshold stored with the model
 

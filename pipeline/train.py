@@ -14,6 +14,7 @@ import hashlib
 import json
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
@@ -52,7 +53,8 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate")
     parser.add_argument("--frames", type=int, default=Settings().frames, help="frames sampled per clip")
     parser.add_argument("--detector", default=Settings().detector)
-    parser.add_argument("--backbone", default="mobilenet_v2", choices=sorted(BACKBONES))
+    parser.add_argument("--backbone", default=Settings().backbone, choices=sorted(BACKBONES))
+    parser.add_argument("--lstm-units", type=int, default=ModelConfig().lstm_units)
     parser.add_argument("--fine-tune-layers", type=int, default=0, help="backbone layers to train (0: frozen)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--seed", type=int, default=0)
@@ -60,6 +62,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames-per-clip", type=int, default=16, help="frames per clip in a training step")
     parser.add_argument("--validation-freq", type=int, default=1, help="validate every N epochs")
     parser.add_argument("--no-augment", action="store_true", help="train without format-destroying augmentation")
+    parser.add_argument(
+        "--augment-copies",
+        type=int,
+        default=3,
+        help="frozen backbone: augmented copies of each training clip, besides the clean one",
+    )
     parser.add_argument("--version", default=dt.date.today().isoformat())
 
 
@@ -82,7 +90,7 @@ def extract_all(clips: list[Clip], settings: Settings, cache_dir: Path) -> list[
     return kept
 
 
-def _padded(items: list[FaceExtraction], frames: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def padded_crops(items: list[FaceExtraction], frames: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     crops = np.zeros((len(items), frames, size, size, 3), dtype=np.uint8)
     masks = np.zeros((len(items), frames), dtype=np.float32)
     for i, faces in enumerate(items):
@@ -105,7 +113,7 @@ def training_targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndar
     }
 
 
-def _features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch: int = 64) -> np.ndarray:
+def frozen_features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch: int = 64) -> np.ndarray:
     """Frozen-backbone features for the face frames; zeros elsewhere."""
     n, t = masks.shape
     flat_crops = crops.reshape(n * t, *crops.shape[2:])
@@ -115,6 +123,77 @@ def _features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch:
         rows = picked[start : start + batch]
         features[rows] = np.asarray(encoder(to_model_input(flat_crops[rows]), training=False))
     return features.reshape(n, t, -1)
+
+
+def augmented_features(
+    encoder: keras.Model,
+    crops: np.ndarray,
+    masks: np.ndarray,
+    labels: np.ndarray,
+    clip_weights: np.ndarray,
+    copies: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frozen features of the clean clips plus `copies` augmented versions of each.
+
+    Returns features, masks, labels and per-sequence sample weights (family balance,
+    scaled to a mean of 1). Each copy degrades a clip with one random augmentation, so
+    the head cannot rely on JPEG quality, sharpness or colour to tell real from fake.
+    """
+    rng = np.random.default_rng(seed)
+    features = [frozen_features(encoder, crops, masks)]
+    for copy in range(copies):
+        print(f"augmented copy {copy + 1} of {copies}", file=sys.stderr)
+        degraded = np.stack([augment_clip(clip, rng) for clip in crops])
+        features.append(frozen_features(encoder, degraded, masks))
+    repeats = copies + 1
+    weights = np.tile(clip_weights, repeats)
+    return (
+        np.concatenate(features),
+        np.tile(masks, (repeats, 1)),
+        np.tile(labels, repeats),
+        (weights / weights.mean()).astype(np.float32),
+    )
+
+
+def adapt_normalisation(head: keras.Model, features: np.ndarray, masks: np.ndarray) -> None:
+    """Fit the head's feature standardisation on the face frames (not the zero padding)."""
+    if any(layer.name == "feature_norm" for layer in head.layers):
+        head.get_layer("feature_norm").adapt(features[masks > 0][:, None, :])
+
+
+def fit_head(
+    head: keras.Model,
+    features: np.ndarray,
+    masks: np.ndarray,
+    labels: np.ndarray,
+    weights: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int = 0,
+    validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    validation_freq: int = 1,
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> keras.callbacks.History:
+    """Train a sequence head on frozen features: the one recipe shared by `train` and the ablation."""
+    keras.utils.set_random_seed(seed)
+    adapt_normalisation(head, features, masks)
+    compile_detector(head, learning_rate)
+    return head.fit(
+        [features, masks],
+        training_targets(labels, masks),
+        sample_weight=weights,
+        validation_data=(
+            ([validation[0], validation[1]], training_targets(validation[2], validation[1])) if validation else None
+        ),
+        validation_freq=validation_freq,
+        epochs=epochs,
+        batch_size=batch_size,
+        callbacks=callbacks or [],
+        verbose=2 if validation is not None else 0,
+    )
 
 
 def family_weights(clips: list[Clip]) -> np.ndarray:
@@ -221,7 +300,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.max_clips:
         clips = clips[: args.max_clips]
     settings = Settings().with_overrides(frames=args.frames, detector=args.detector)
-    config = ModelConfig(backbone=args.backbone, input_size=settings.crop_size)
+    config = ModelConfig(backbone=args.backbone, input_size=settings.crop_size, lstm_units=args.lstm_units)
     extracted = extract_all(clips, settings, args.cache_dir)
     train = [e for e in extracted if e[0].split == "train"]
     val = [e for e in extracted if e[0].split == "val"]
@@ -233,8 +312,8 @@ def run_train(args: argparse.Namespace) -> int:
     encoder = model.get_layer("frame_features").layer
     head = model.get_layer(SEQUENCE_HEAD)
     size = config.input_size
-    train_crops, train_masks = _padded([e[2] for e in train], settings.frames, size)
-    val_crops, val_masks = _padded([e[2] for e in val], settings.frames, size)
+    train_crops, train_masks = padded_crops([e[2] for e in train], settings.frames, size)
+    val_crops, val_masks = padded_crops([e[2] for e in val], settings.frames, size)
     train_y = np.array([e[0].label for e in train], dtype=np.float32)
     val_y = np.array([e[0].label for e in val], dtype=np.float32)
     backup = args.cache_dir / "train_backup" / args.out.stem
@@ -242,20 +321,30 @@ def run_train(args: argparse.Namespace) -> int:
 
     if args.fine_tune_layers <= 0:
         encoder.trainable = False
-        train_x = [_features(encoder, train_crops, train_masks), train_masks]
-        val_x = [_features(encoder, val_crops, val_masks), val_masks] if val else None
-        compile_detector(head, args.lr)
-        history = head.fit(
+        copies = 0 if args.no_augment else args.augment_copies
+        train_x, train_masks_all, train_y_all, weights = augmented_features(
+            encoder, train_crops, train_masks, train_y, family_weights([e[0] for e in train]), copies, args.seed
+        )
+        val_x = [frozen_features(encoder, val_crops, val_masks), val_masks] if val else None
+        history = fit_head(
+            head,
             train_x,
-            training_targets(train_y, train_masks),
-            validation_data=(val_x, training_targets(val_y, val_masks)) if val else None,
+            train_masks_all,
+            train_y_all,
+            weights,
             epochs=args.epochs,
             batch_size=args.batch_size,
+            learning_rate=args.lr,
+            seed=args.seed,
+            validation=(val_x[0], val_masks, val_y) if val else None,
+            validation_freq=args.validation_freq,
             callbacks=callbacks,
-            verbose=1,
         )
         val_p = np.asarray(head.predict(val_x, verbose=0)["video"]).reshape(-1) if val else np.array([])
     else:
+        sample = slice(0, min(len(train_crops), 64))
+        sample_features = frozen_features(encoder, train_crops[sample], train_masks[sample])
+        adapt_normalisation(head, sample_features, train_masks[sample])
         trainable = set_trainable_tail(encoder, args.fine_tune_layers)
         print(f"fine-tuning {trainable} backbone layers", file=sys.stderr)
         compile_detector(model, args.lr)
@@ -314,8 +403,18 @@ def run_train(args: argparse.Namespace) -> int:
             "train_clips": len(train),
             "val_clips": len(val),
             "training_minutes": round(minutes, 1),
+            "recipe": {
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "learning_rate": args.lr,
+                "fine_tune_layers": args.fine_tune_layers,
+                "augment_copies": 0 if args.no_augment else args.augment_copies,
+                "frames": settings.frames,
+                "seed": args.seed,
+            },
             "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
         },
+        architecture=asdict(config),
         notes=f"trained for {args.epochs} epochs on {args.data}" + (f" by `{command}`" if command else ""),
     )
     info = save_detector(model, args.out, info)

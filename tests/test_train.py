@@ -119,3 +119,23 @@ def test_evaluate_reports_metrics_ablation_robustness_and_reliability(tiny_datas
         extra
     )
     assert diagram.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_augmented_copies_keep_labels_masks_and_family_balance():
+    import keras
+
+    from pipeline.train import augmented_features
+
+    crop = keras.Input((8, 8, 3))
+    encoder = keras.Model(crop, keras.layers.GlobalAveragePooling2D()(crop))
+    crops = np.random.default_rng(0).integers(0, 255, (3, 4, 8, 8, 3), dtype=np.uint8)
+    masks = np.array([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 1, 1]], dtype=np.float32)
+    labels = np.array([0, 1, 1], dtype=np.float32)
+    weights = np.array([0.5, 0.25, 0.25])
+    x, m, y, w = augmented_features(encoder, crops, masks, labels, weights, copies=2, seed=0)
+    assert x.shape == (9, 4, 3) and m.shape == (9, 4)
+    np.testing.assert_array_equal(y, np.tile(labels, 3))
+    np.testing.assert_array_equal(m[3:6], masks)
+    assert np.all(x[m == 0] == 0)  # no features for frames without a face
+    assert w.mean() == pytest.approx(1.0) and w[0] == pytest.approx(2 * w[1])
+    assert not np.allclose(x[:3], x[3:6])  # the copies really are degraded

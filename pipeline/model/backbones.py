@@ -21,6 +21,7 @@ class Backbone:
 
 
 BACKBONES: dict[str, Backbone] = {}
+MID_LAYER = "block14_expand_relu"
 
 
 def register_backbone(name: str, weights_source: str):
@@ -40,6 +41,20 @@ def _mobilenet_v2(size: int, pretrained: bool) -> keras.Model:
     from pipeline.model.mobilenet_v2 import build_mobilenet_v2
 
     return build_mobilenet_v2((size, size, 3), include_top=False, weights="imagenet_offline" if pretrained else None)
+
+
+@register_backbone(
+    "mobilenet_v2_mid",
+    "ImageNet MobileNetV2 (as mobilenet_v2), cut at the expansion of block 14 (14x14x576, before "
+    "the last stride) and average-pooled: mid-level texture features, which generalised better to "
+    "unseen generators than the final semantic features (docs/training_runs.md)",
+)
+def _mobilenet_v2_mid(size: int, pretrained: bool) -> keras.Model:
+    from pipeline.model.mobilenet_v2 import build_mobilenet_v2
+
+    full = build_mobilenet_v2((size, size, 3), include_top=False, weights="imagenet_offline" if pretrained else None)
+    pooled = keras.layers.GlobalAveragePooling2D(name="mid_pool")(full.get_layer(MID_LAYER).output)
+    return keras.Model(full.input, pooled, name="mobilenet_v2_mid")
 
 
 @register_backbone(

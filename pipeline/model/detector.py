@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,15 @@ import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.model.backbones import BACKBONES, build_backbone
-from pipeline.model.layers import AttentionWeighting, CertaintyAttention, FaceMaskToBool, MaskedBinaryCrossentropy
+from pipeline.model.layers import (
+    AttentionPooling,
+    AttentionWeighting,
+    CertaintyAttention,
+    FaceMaskToBool,
+    MaskedBinaryCrossentropy,
+    MaskFrames,
+    TemporalDifference,
+)
 from pipeline.settings import DEFAULT_MODEL_PATH, Settings
 
 FRAME_ENCODER = "frame_encoder"
@@ -43,6 +51,20 @@ class ModelConfig:
     lstm_units: int = 128
     dropout: float = 0.3
     uniform_attention: bool = False  # the ablation: every face frame weighs the same
+    # Temporal evidence beside the LSTM (both measured to help in group cross-validation
+    # on the training split, docs/training_runs.md): frame-to-frame feature differences
+    # as extra LSTM inputs, and the attention-weighted mean and spread of the features.
+    temporal_differences: bool = True
+    pooled_statistics: bool = True
+    # Standardise backbone features with statistics adapted on the training frames.
+    normalise_features: bool = True
+    l2: float = 1e-3
+
+
+def config_from_architecture(architecture: dict[str, Any]) -> ModelConfig:
+    """The ModelConfig stored in a model's metadata (unknown keys from newer files are ignored)."""
+    known = {f.name for f in fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in architecture.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -62,6 +84,7 @@ class ModelInfo:
     weights_source: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
+    architecture: dict[str, Any] = field(default_factory=dict)  # the ModelConfig it was built from
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,10 +101,21 @@ class ModelOutput:
 
 
 def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
+    """features (T, D) + face mask (T) -> frame head p_t -> certainty attention -> LSTM -> sigmoid.
+
+    With `temporal_differences` the LSTM also reads |f_t - f_(t-1)|; with `pooled_statistics`
+    the video head also reads the attention-weighted mean and spread of the features, so the
+    attention shapes the verdict through both paths.
+    """
     features = keras.Input((None, feature_dim), name="features")
     mask = keras.Input((None,), name="face_mask")
-    dropped = keras.layers.Dropout(config.dropout, name="feature_dropout")(features)
-    frame_p = keras.layers.Dense(1, activation="sigmoid", name="frame_head")(dropped)
+    regulariser = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    x = features
+    if config.normalise_features:
+        x = keras.layers.Normalization(axis=-1, name="feature_norm")(x)
+        x = MaskFrames(name="masked_features")([x, mask])
+    dropped = keras.layers.Dropout(config.dropout, name="feature_dropout")(x)
+    frame_p = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regulariser, name="frame_head")(dropped)
     frame_p = keras.layers.Reshape((-1,), name="frame_p")(frame_p)
     certainty, attention = CertaintyAttention(
         config.attention_temperature,
@@ -89,10 +123,21 @@ def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
         uniform=config.uniform_attention,
         name="certainty_attention",
     )([frame_p, mask])
-    weighted = AttentionWeighting(name="attention_weighting")([dropped, attention, mask])
+    sequence_input = dropped
+    if config.temporal_differences:
+        differences = TemporalDifference(name="temporal_difference")([x, mask])
+        differences = keras.layers.Dropout(config.dropout, name="difference_dropout")(differences)
+        sequence_input = keras.layers.Concatenate(name="frame_and_motion")([dropped, differences])
+    weighted = AttentionWeighting(name="attention_weighting")([sequence_input, attention, mask])
     bool_mask = FaceMaskToBool(name="bool_mask")(mask)
-    sequence = keras.layers.LSTM(config.lstm_units, name="lstm")(weighted, mask=bool_mask)
-    video = keras.layers.Dense(1, activation="sigmoid", name="video_head")(sequence)
+    summary = keras.layers.LSTM(config.lstm_units, kernel_regularizer=regulariser, name="lstm")(
+        weighted, mask=bool_mask
+    )
+    if config.pooled_statistics:
+        pooled = AttentionPooling(name="attention_pooling")([sequence_input, attention])
+        pooled = keras.layers.Dropout(config.dropout, name="pooled_dropout")(pooled)
+        summary = keras.layers.Concatenate(name="lstm_and_pooled")([summary, pooled])
+    video = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regulariser, name="video_head")(summary)
     video = keras.layers.Reshape((), name="video")(video)
     outputs = {
         "video": video,
@@ -233,6 +278,7 @@ def untrained_detector(config: ModelConfig | None = None) -> LoadedModel:
         input_size=config.input_size,
         weights_source=BACKBONES[config.backbone].weights_source,
         notes="UNTRAINED: no trained model file was found; its probabilities carry no evidence.",
+        architecture=asdict(config),
     )
     return LoadedModel(model, info)
 
@@ -266,5 +312,6 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         weights_source=meta.get("weights_source", ""),
         metrics=meta.get("metrics", {}),
         notes=meta.get("notes", "" if meta else "no metadata file: treat as untrained"),
+        architecture=meta.get("architecture", {}),
     )
     return LoadedModel(model, info)

@@ -105,3 +105,47 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
         q = ops.clip(y_pred, _EPSILON, 1.0 - _EPSILON)
         loss = -(target * ops.log(q) + (1.0 - target) * ops.log(1.0 - q)) * valid
         return ops.sum(loss, axis=-1) / (ops.sum(valid, axis=-1) + _EPSILON)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MaskFrames(keras.layers.Layer):
+    """Zero the features of frames without a face (normalisation would make them non-zero)."""
+
+    def call(self, inputs):
+        features, mask = inputs
+        return features * ops.expand_dims(ops.cast(mask, features.dtype), -1)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TemporalDifference(keras.layers.Layer):
+    """|x_t - x_(t-1)| between consecutive face frames (0 where either frame has no face).
+
+    How much the face's features move from one sampled frame to the next: generators
+    that render each frame (or each mouth) separately jitter or freeze in ways that a
+    single frame cannot show.
+    """
+
+    def call(self, inputs):
+        features, mask = inputs
+        mask = ops.cast(mask, features.dtype)
+        previous = ops.concatenate([features[:, :1], features[:, :-1]], axis=1)
+        previous_mask = ops.concatenate([ops.zeros_like(mask[:, :1]), mask[:, :-1]], axis=1)
+        both = ops.expand_dims(mask * previous_mask, -1)
+        return ops.abs(features - previous) * both
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class AttentionPooling(keras.layers.Layer):
+    """Attention-weighted mean and standard deviation of the frame features over time.
+
+    The attention sums to 1 over face frames, so these are the clip's feature statistics
+    as the certainty-weighted frames describe them; the standard deviation carries how
+    much the face changes across the clip.
+    """
+
+    def call(self, inputs):
+        features, attention = inputs
+        weights = ops.expand_dims(attention, -1)
+        mean = ops.sum(features * weights, axis=1)
+        variance = ops.sum(ops.square(features - ops.expand_dims(mean, 1)) * weights, axis=1)
+        return ops.concatenate([mean, ops.sqrt(variance + _EPSILON)], axis=-1)

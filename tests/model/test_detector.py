@@ -98,3 +98,61 @@ def test_uniform_attention_ablation_weighs_face_frames_alike():
     mask = np.array([[1, 1, 1, 0]], dtype=np.float32)
     _, attention = CertaintyAttention(uniform=True)([p, mask])
     np.testing.assert_allclose(np.asarray(attention), [[1 / 3, 1 / 3, 1 / 3, 0.0]], atol=1e-6)
+
+
+def test_temporal_difference_is_zero_across_missing_faces_and_at_the_start():
+    from pipeline.model.layers import TemporalDifference
+
+    features = np.array([[[1.0, 2.0], [3.0, 1.0], [9.0, 9.0], [4.0, 4.0]]], dtype=np.float32)
+    mask = np.array([[1, 1, 0, 1]], dtype=np.float32)
+    differences = np.asarray(TemporalDifference()([features, mask]))
+    np.testing.assert_allclose(differences[0], [[0, 0], [2, 1], [0, 0], [0, 0]])
+
+
+def test_attention_pooling_gives_weighted_mean_and_spread():
+    from pipeline.model.layers import AttentionPooling
+
+    features = np.array([[[0.0], [2.0], [100.0]]], dtype=np.float32)
+    attention = np.array([[0.5, 0.5, 0.0]], dtype=np.float32)  # the third frame has no face
+    pooled = np.asarray(AttentionPooling()([features, attention]))
+    np.testing.assert_allclose(pooled, [[1.0, 1.0]], atol=1e-3)
+
+
+def test_feature_normalisation_is_stored_in_the_model_file(tmp_path: Path):
+    from pipeline.model.detector import build_sequence_head
+    from pipeline.train import adapt_normalisation
+
+    head = build_sequence_head(3, TINY)
+    features = np.random.default_rng(0).normal(50.0, 4.0, (4, 5, 3)).astype(np.float32)
+    mask = np.ones((4, 5), dtype=np.float32)
+    mask[0, 4] = 0
+    features[0, 4] = 0.0  # padding must not move the statistics
+    adapt_normalisation(head, features, mask)
+    mean = np.asarray(head.get_layer("feature_norm").mean).reshape(-1)
+    np.testing.assert_allclose(mean, features[mask > 0].mean(0), rtol=1e-4)
+    head.save(tmp_path / "head.keras")
+    import keras
+
+    again = keras.saving.load_model(tmp_path / "head.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(np.asarray(again.get_layer("feature_norm").mean).reshape(-1), mean, rtol=1e-6)
+
+
+def test_architecture_in_metadata_rebuilds_the_config():
+    from dataclasses import asdict
+
+    from pipeline.model.detector import config_from_architecture
+
+    stored = {**asdict(TINY), "a_future_option": 1}
+    assert config_from_architecture(stored) == TINY
+
+
+def test_mid_level_backbone_gives_576_features_from_the_imagenet_weights():
+    from pipeline.model.backbones import build_backbone
+
+    mid = build_backbone("mobilenet_v2_mid", 64)
+    full = build_backbone("mobilenet_v2", 64)
+    assert mid.output.shape[-1] == 576
+    # Same converted weights: the shared layers match exactly.
+    np.testing.assert_array_equal(
+        mid.get_layer("block3_expand_conv").get_weights()[0], full.get_layer("block3_expand_conv").get_weights()[0]
+    )
