@@ -6,7 +6,7 @@ DATA ?= ../shared/data
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 # The recipe of the shipped model (models/MODEL_CARD.md); the CLI's own defaults are the paper's.
-TRAIN_FLAGS ?= --fine-tune-layers 40 --epochs 20 --batch-size 16 --frames-per-clip 16 --lr 2e-4 --validation-freq 5 --version 1.0.0
+TRAIN_FLAGS ?= --backbone mobilenet_v2_mid --fine-tune-layers 0 --augment-copies 3 --epochs 50 --batch-size 32 --lr 1e-4 --validation-freq 5 --version 1.0.0
 
 # The browser tests drive Debian's Chromium (not a Playwright download); `make test` installs it.
 CHROMIUM ?= /usr/bin/chromium

@@ -115,6 +115,8 @@ def test_evaluate_reports_metrics_ablation_robustness_and_reliability(tiny_datas
     extra = data["extra_rows"]
     assert "(b) mean of frame probabilities" in extra and "(c) confident strategy" in extra
     assert "format-only classifier" in extra
+    assert any(name.startswith("(a) cross-fitted calibration") for name in extra)
+    assert len(data["clips"]) == 6 and {"probability_fake", "raw_probability_fake"} <= set(data["clips"][0])
     assert {"robustness: low_bitrate_150k", "robustness: downscaled_360p", "robustness: normalised_256px_crf26"} <= set(
         extra
     )

@@ -48,7 +48,7 @@ class ModelConfig:
     pretrained_backbone: bool = True
     attention_temperature: float = 0.2
     certainty_measure: str = "margin"
-    lstm_units: int = 128
+    lstm_units: int = 64
     dropout: float = 0.3
     uniform_attention: bool = False  # the ablation: every face frame weighs the same
     # Temporal evidence beside the LSTM (both measured to help in group cross-validation
