@@ -91,7 +91,9 @@ def apply_strategy(
     if strategy == FULL_MODEL:
         if model_output is None:
             raise ValueError("the full model needs the model's output")
-        probability = calibrate(model_output.video_probability, result.model.calibration_temperature)
+        probability = calibrate(
+            model_output.video_probability, result.model.calibration_temperature, result.model.calibration_bias
+        )
         weights = np.where(mask > 0, np.asarray(model_output.attention, dtype=np.float64), 0.0)
         calibrated = True
     else:

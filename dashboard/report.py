@@ -217,7 +217,7 @@ footer {{ margin-top: 2em; font-size: .8em; color: #555; }}
 <tr><th>Model SHA-256</th><td><code>{e(info.sha256)}</code></td></tr>
 <tr><th>Backbone, input</th><td>{e(info.backbone)}, {info.input_size} px</td></tr>
 <tr><th>Decision threshold</th><td>{result.threshold:.3f}</td></tr>
-<tr><th>Calibration temperature</th><td>{info.calibration_temperature:.3f}</td></tr>
+<tr><th>Calibration</th><td>temperature {info.calibration_temperature:.3f}, bias {info.calibration_bias:+.3f}</td></tr>
 {settings_rows}
 </table>
 <h2>Timeline</h2>

@@ -32,7 +32,7 @@ details = [
     ("Backbone", info.backbone),
     ("Input size", f"{info.input_size} px"),
     ("Decision threshold", f"{info.threshold:.3f}"),
-    ("Calibration temperature", f"{info.calibration_temperature:.3f}"),
+    ("Calibration (Platt)", f"temperature {info.calibration_temperature:.3f}, bias {info.calibration_bias:+.3f}"),
     ("Attention temperature", f"{engine.model_temperature:.2f}"),
     ("Created", info.created or "—"),
     ("Training data SHA-256", info.training_data_sha256 or "—"),

@@ -30,7 +30,7 @@ from pipeline.cache import cached_extract_faces
 from pipeline.datasets import Clip, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
-from pipeline.results import VideoResult
+from pipeline.results import Verdict, VideoResult
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings
 from pipeline.transcode import ROBUSTNESS_VARIANTS, median_box, normalise_around_face, reencode
 
@@ -59,6 +59,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compare-model", type=Path, action="append", default=[], help="another model to add")
     parser.add_argument("--reliability-png", type=Path, help="save the reliability diagram here")
     parser.add_argument("--json-out", type=Path, help="also write the metrics as JSON here")
+    parser.add_argument(
+        "--fit-calibration",
+        action="store_true",
+        help="fit Platt scaling on these clips' raw probabilities and store it in the model's metadata",
+    )
 
 
 def score_clips(clips: list[Clip], scorer, cache_dir: Path, label: str = "scoring") -> list[ScoredClip]:
@@ -123,14 +128,15 @@ CROSS_FIT_SPLITS = 20
 
 
 def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) -> list[tuple[str, Metrics]]:
-    """Calibration measured honestly: the temperature fitted on half of the groups, judged on the other.
+    """Calibration measured honestly: Platt scaling fitted on half of the groups, judged on the other.
 
-    The shipped temperature is fitted on all of val, so val's ECE with it is optimistic. Here val's
+    The shipped calibration is fitted on all of val, so val's ECE with it is optimistic. Here val's
     groups are halved at random (CROSS_FIT_SPLITS times); each half is calibrated with the
-    temperature fitted on the other half, and the out-of-half probabilities are averaged over splits.
+    parameters fitted on the other half, and the out-of-half probabilities are averaged over splits
+    (which also mixes rankings across halves, so this row's AUC is not the model's AUC).
     """
     from pipeline.scoring import calibrate
-    from pipeline.train import fit_temperature
+    from pipeline.train import fit_platt
 
     usable = [s for s in scored if s.result is not None and s.result.raw_probability_fake is not None]
     labels = np.array([s.clip.label for s in usable], dtype=float)
@@ -147,11 +153,11 @@ def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) ->
             if len(np.unique(labels[fit])) < 2:
                 totals[judge] += raw[judge]  # cannot fit a temperature on one class: leave raw
                 continue
-            temperature = fit_temperature(labels[fit], raw[fit])
-            totals[judge] += np.array([calibrate(p, temperature) for p in raw[judge]])
+            temperature, bias = fit_platt(labels[fit], raw[fit])
+            totals[judge] += np.array([calibrate(p, temperature, bias) for p in raw[judge]])
     items = [(s.clip, p) for s, p in zip(usable, totals / CROSS_FIT_SPLITS, strict=True)]
     return [
-        ("(a) cross-fitted calibration: temperature from the other half of val's groups", _metrics_of(items, threshold))
+        ("(a) cross-fitted calibration: Platt fitted on the other half of the groups", _metrics_of(items, threshold))
     ]
 
 
@@ -286,6 +292,39 @@ def format_table(rows: list[tuple[str, Metrics]]) -> str:
     return "\n".join(lines)
 
 
+def refit_calibration(scored: list[ScoredClip], scorer) -> list[ScoredClip]:
+    """Fit Platt scaling on the clips' raw probabilities, store it with the model, re-calibrate the results."""
+    from dataclasses import replace
+
+    from pipeline.model.detector import metadata_path
+    from pipeline.scoring import calibrate
+    from pipeline.train import fit_platt
+
+    usable = [s for s in scored if s.result is not None and s.result.raw_probability_fake is not None]
+    labels = np.array([s.clip.label for s in usable], dtype=float)
+    if len(np.unique(labels)) < 2:
+        raise DataError("--fit-calibration needs both real and fake clips")
+    temperature, bias = fit_platt(labels, np.array([s.result.raw_probability_fake for s in usable]))
+    model_file = scorer.settings.model_path
+    meta_file = metadata_path(model_file)
+    if not meta_file.exists():
+        raise DataError(f"{meta_file}: no metadata to store the calibration in")
+    meta = json.loads(meta_file.read_text())
+    meta.update(calibration_temperature=temperature, calibration_bias=bias)
+    meta_file.write_text(json.dumps(meta, indent=2) + "\n")
+    scorer.model.info = replace(scorer.model.info, calibration_temperature=temperature, calibration_bias=bias)
+    print(f"calibration stored in {meta_file}: temperature {temperature:.3f}, bias {bias:+.3f}", file=sys.stderr)
+
+    def recalibrated(s: ScoredClip) -> ScoredClip:
+        if s.result is None or s.result.raw_probability_fake is None:
+            return s
+        p = calibrate(s.result.raw_probability_fake, temperature, bias)
+        verdict = Verdict.FAKE if p >= scorer.threshold else Verdict.REAL
+        return replace(s, result=replace(s.result, probability_fake=p, verdict=verdict, model=scorer.model.info))
+
+    return [recalibrated(s) for s in scored]
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from pipeline.scoring import Scorer
 
@@ -302,6 +341,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not info.trained:
         print("warning: evaluating an UNTRAINED model", file=sys.stderr)
     scored = score_clips(clips, scorer, args.cache_dir)
+    if args.fit_calibration:
+        scored = refit_calibration(scored, scorer)
+        info = scorer.model.info
     rows = metric_rows(scored, scorer.threshold)
     extra: list[tuple[str, Metrics]] = []
     if args.ablation:

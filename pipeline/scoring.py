@@ -133,10 +133,13 @@ def extract_faces(
     )
 
 
-def calibrate(probability: float, temperature: float) -> float:
-    """Temperature scaling of a probability (temperature 1 leaves it unchanged)."""
+def calibrate(probability: float, temperature: float, bias: float = 0.0) -> float:
+    """Platt scaling of a probability: sigmoid(logit(p) / temperature + bias).
+
+    Temperature 1 and bias 0 leave it unchanged; bias 0 is plain temperature scaling.
+    """
     p = min(max(probability, 1e-7), 1 - 1e-7)
-    logit = math.log(p / (1 - p)) / temperature
+    logit = math.log(p / (1 - p)) / temperature + bias
     return 1.0 / (1.0 + math.exp(-logit))
 
 
@@ -198,7 +201,9 @@ class Scorer:
         if mask.sum() > 0:
             output = self.model.predict(to_model_input(faces.crops), mask)
             raw = output.video_probability
-            probability: float | None = calibrate(raw, self.model.info.calibration_temperature)
+            probability: float | None = calibrate(
+                raw, self.model.info.calibration_temperature, self.model.info.calibration_bias
+            )
             verdict = Verdict.FAKE if probability >= self.threshold else Verdict.REAL
         else:
             output, raw, probability, verdict = None, None, None, Verdict.NO_FACE

@@ -290,6 +290,29 @@ def fit_temperature(labels: np.ndarray, probabilities: np.ndarray) -> float:
     return best
 
 
+def fit_platt(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: the (temperature, bias) minimising the log loss of sigmoid(logit(p) / T + b).
+
+    Temperature alone cannot fix a model that leans to one side (it only stretches logits
+    around 0.5); the bias can. A temperature search with the best bias for each T (Newton steps).
+    """
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-6, 1 - 1e-6)
+    logits = np.log(p / (1 - p))
+    labels = np.asarray(labels, dtype=np.float64)
+    best, best_loss = (1.0, 0.0), np.inf
+    for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 200)):
+        scaled, bias = logits / temperature, 0.0
+        for _ in range(25):
+            q = 1 / (1 + np.exp(-(scaled + bias)))
+            step = np.sum(q - labels) / max(np.sum(q * (1 - q)), 1e-9)
+            bias -= float(np.clip(step, -2.0, 2.0))
+        q = np.clip(1 / (1 + np.exp(-(scaled + bias))), 1e-7, 1 - 1e-7)
+        loss = -np.mean(labels * np.log(q) + (1 - labels) * np.log(1 - q))
+        if loss < best_loss:
+            best, best_loss = (float(temperature), float(bias)), loss
+    return best
+
+
 def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     clips = load_clips(args.data)
@@ -373,8 +396,8 @@ def run_train(args: argparse.Namespace) -> int:
             else np.array([])
         )
 
-    temperature = fit_temperature(val_y, val_p) if len(np.unique(val_y)) == 2 else 1.0
-    calibrated = np.array([calibrate(p, temperature) for p in val_p])
+    temperature, bias = fit_platt(val_y, val_p) if len(np.unique(val_y)) == 2 else (1.0, 0.0)
+    calibrated = np.array([calibrate(p, temperature, bias) for p in val_p])
     metrics = (
         {
             "raw": compute_metrics(val_y, val_p).to_dict(),
@@ -395,6 +418,7 @@ def run_train(args: argparse.Namespace) -> int:
         input_size=size,
         threshold=DEFAULT_THRESHOLD,
         calibration_temperature=temperature,
+        calibration_bias=bias,
         created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         training_data_sha256=data_hash,
         weights_source=BACKBONES[config.backbone].weights_source,
@@ -418,6 +442,7 @@ def run_train(args: argparse.Namespace) -> int:
         notes=f"trained for {args.epochs} epochs on {args.data}" + (f" by `{command}`" if command else ""),
     )
     info = save_detector(model, args.out, info)
-    print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min; temperature {temperature:.3f}")
+    print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min")
+    print(f"calibration: temperature {temperature:.3f}, bias {bias:+.3f}")
     print(json.dumps(metrics, indent=1))
     return 0

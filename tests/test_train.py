@@ -141,3 +141,20 @@ def test_augmented_copies_keep_labels_masks_and_family_balance():
     assert np.all(x[m == 0] == 0)  # no features for frames without a face
     assert w.mean() == pytest.approx(1.0) and w[0] == pytest.approx(2 * w[1])
     assert not np.allclose(x[:3], x[3:6])  # the copies really are degraded
+
+
+def test_platt_scaling_fixes_a_model_that_leans_to_one_side():
+    from pipeline.scoring import calibrate
+    from pipeline.train import fit_platt, fit_temperature
+
+    rng = np.random.default_rng(1)
+    true_p = rng.uniform(0.05, 0.95, 4000)
+    labels = (rng.random(4000) < true_p).astype(int)
+    # Overconfident (x3) and shifted towards "real" (-1.5 on the logit scale).
+    leaning = 1 / (1 + np.exp(-(np.log(true_p / (1 - true_p)) * 3 - 1.5)))
+    temperature, bias = fit_platt(labels, leaning)
+    assert 2.4 < temperature < 3.6 and 0.3 < bias < 0.7  # undoes x3 and -1.5/3
+    fixed = np.array([calibrate(p, temperature, bias) for p in leaning])
+    only_t = fit_temperature(labels, leaning)
+    shrunk = np.array([calibrate(p, only_t) for p in leaning])
+    assert abs(fixed.mean() - labels.mean()) < 0.01 < abs(shrunk.mean() - labels.mean())

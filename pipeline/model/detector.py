@@ -79,6 +79,7 @@ class ModelInfo:
     input_size: int
     threshold: float = 0.5
     calibration_temperature: float = 1.0
+    calibration_bias: float = 0.0  # Platt scaling: sigmoid(logit / temperature + bias)
     created: str | None = None
     training_data_sha256: str | None = None
     weights_source: str = ""
@@ -307,6 +308,7 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         input_size=int(encoder.input.shape[1]),
         threshold=float(meta.get("threshold", 0.5)),
         calibration_temperature=float(meta.get("calibration_temperature", 1.0)),
+        calibration_bias=float(meta.get("calibration_bias", 0.0)),
         created=meta.get("created"),
         training_data_sha256=meta.get("training_data_sha256"),
         weights_source=meta.get("weights_source", ""),
