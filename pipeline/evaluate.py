@@ -292,7 +292,7 @@ def format_table(rows: list[tuple[str, Metrics]]) -> str:
     return "\n".join(lines)
 
 
-def refit_calibration(scored: list[ScoredClip], scorer) -> list[ScoredClip]:
+def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[ScoredClip]:
     """Fit Platt scaling on the clips' raw probabilities, store it with the model, re-calibrate the results."""
     from dataclasses import replace
 
@@ -309,8 +309,13 @@ def refit_calibration(scored: list[ScoredClip], scorer) -> list[ScoredClip]:
     meta_file = metadata_path(model_file)
     if not meta_file.exists():
         raise DataError(f"{meta_file}: no metadata to store the calibration in")
+    calibrated = np.array([calibrate(s.result.raw_probability_fake, temperature, bias) for s in usable])
     meta = json.loads(meta_file.read_text())
     meta.update(calibration_temperature=temperature, calibration_bias=bias)
+    fitted_on = {"clips": len(usable), "split": split, "metrics": compute_metrics(labels, calibrated).to_dict()}
+    meta.setdefault("metrics", {})["calibration_fit"] = fitted_on
+    if split == "val" and "val" in meta["metrics"]:
+        meta["metrics"]["val"]["calibrated"] = fitted_on["metrics"]
     meta_file.write_text(json.dumps(meta, indent=2) + "\n")
     scorer.model.info = replace(scorer.model.info, calibration_temperature=temperature, calibration_bias=bias)
     print(f"calibration stored in {meta_file}: temperature {temperature:.3f}, bias {bias:+.3f}", file=sys.stderr)
@@ -342,7 +347,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print("warning: evaluating an UNTRAINED model", file=sys.stderr)
     scored = score_clips(clips, scorer, args.cache_dir)
     if args.fit_calibration:
-        scored = refit_calibration(scored, scorer)
+        scored = refit_calibration(scored, scorer, args.split)
         info = scorer.model.info
     rows = metric_rows(scored, scorer.threshold)
     extra: list[tuple[str, Metrics]] = []

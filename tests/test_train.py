@@ -158,3 +158,19 @@ def test_platt_scaling_fixes_a_model_that_leans_to_one_side():
     only_t = fit_temperature(labels, leaning)
     shrunk = np.array([calibrate(p, only_t) for p in leaning])
     assert abs(fixed.mean() - labels.mean()) < 0.01 < abs(shrunk.mean() - labels.mean())
+
+
+def test_evaluate_fit_calibration_stores_platt_parameters(tiny_dataset: Path, tmp_path: Path):
+    model, cache = tmp_path / "model.keras", tmp_path / "cache"
+    assert _train(tiny_dataset, model, cache) == 0
+    meta_file = model.with_suffix(".json")
+    before = json.loads(meta_file.read_text())
+    code = main(
+        ["evaluate", str(tiny_dataset / "manifest.csv"), "--split", "all", "--model", str(model), "--frames", "4",
+         "--detector", "haar", "--cache-dir", str(cache), "--fit-calibration"]
+    )  # fmt: skip
+    assert code == 0
+    after = json.loads(meta_file.read_text())
+    assert after["metrics"]["calibration_fit"]["clips"] == 6
+    assert after["sha256"] == before["sha256"]  # the weights are untouched
+    assert load_detector(model).info.calibration_bias == pytest.approx(after["calibration_bias"])
