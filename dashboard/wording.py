@@ -61,7 +61,23 @@ def model_summary_line(info: ModelInfo) -> str:
     return f"{info.name} {info.version} ({trained}; backbone {info.backbone}, input {info.input_size} px)"
 
 
+def measured_skill(info: ModelInfo) -> str | None:
+    """How well this model did on its own validation clips, in words a reader can weigh."""
+    val = info.metrics.get("val", {}) if info.trained else {}
+    metrics = val.get("calibrated") or val.get("raw") or {}
+    auc, ci = metrics.get("auc"), metrics.get("auc_ci95")
+    if auc is None:
+        return None
+    interval = f" (95% CI {ci[0]:.2f}-{ci[1]:.2f})" if ci else ""
+    return (
+        f"Measured skill: on {metrics.get('clips', '?')} validation clips, mostly from generators it never saw "
+        f"in training, it ranks a fake above a real {100 * auc:.0f}% of the time (AUC {auc:.2f}{interval}; "
+        "50% is a coin flip). Weak evidence: see the Model card."
+    )
+
+
 def model_limits(info: ModelInfo) -> list[str]:
-    """Known limits of this model: its own notes first, then the general ones."""
+    """Known limits of this model: its measured skill and its own notes first, then the general ones."""
+    skill = measured_skill(info)
     notes = [info.notes] if info.notes else []
-    return [*notes, *LIMITATIONS]
+    return [*([skill] if skill else []), *notes, *LIMITATIONS]

@@ -63,3 +63,15 @@ def test_broken_metadata_is_reported_not_raised(tmp_path: Path) -> None:
 def test_metric_rows_flatten_nested_metrics() -> None:
     rows = metric_rows({"val": {"auc": 0.912345, "n": 10}, "bins": [0.1, 0.2]})
     assert ("val · auc", "0.9123") in rows and ("val · n", "10") in rows and ("bins", "0.100, 0.200") in rows
+
+
+def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
+    from dashboard.wording import model_limits
+    from pipeline.model.detector import ModelInfo
+
+    metrics = {"val": {"calibrated": {"clips": 106, "auc": 0.687, "auc_ci95": [0.58, 0.78]}}}
+    trained = ModelInfo("m", "1", "x", True, "b", 224, metrics=metrics)
+    first = model_limits(trained)[0]
+    assert "69%" in first and "0.58-0.78" in first and "106 validation clips" in first
+    untrained = ModelInfo("m", "0", "x", False, "b", 224, metrics=metrics)
+    assert not any("Measured skill" in line for line in model_limits(untrained))
