@@ -6,6 +6,8 @@ augmented copies, family weights) and identical seeds, heads that differ in one 
 - (d)  the same without attention (every face frame weighs the same),
 - (a0) the paper's head alone: certainty attention + LSTM, no temporal statistics,
 - (d0) the paper's head without attention,
+- (a-frame / a-temporal) (a) with the certainty measured the other way: from each frame alone
+  (the paper) or from each frame read in the context of its neighbours,
 and pools the frame probabilities of (a) by (b) their mean and (c) the confident strategy.
 Reports val AUC per seed and the mean. Usage:
 
@@ -87,6 +89,10 @@ def main() -> int:
             config, temporal_differences=False, pooled_statistics=False, uniform_attention=True
         ),
     }
+    other_source = "temporal" if config.certainty_source == "frame" else "frame"
+    heads[f"(a-{other_source}) certainty from the {other_source} model instead"] = replace(
+        config, certainty_source=other_source
+    )
     first = next(iter(heads))
     rows: dict[str, list[float]] = {name: [] for name in heads}
     rows["(b) mean of (a)'s frame probabilities"] = []

@@ -55,6 +55,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", default=Settings().detector)
     parser.add_argument("--backbone", default=Settings().backbone, choices=sorted(BACKBONES))
     parser.add_argument("--lstm-units", type=int, default=ModelConfig().lstm_units)
+    parser.add_argument(
+        "--certainty-source",
+        choices=("frame", "temporal"),
+        default=ModelConfig().certainty_source,
+        help="p_t behind the certainty: each frame alone (paper) or in the context of its neighbours",
+    )
     parser.add_argument("--fine-tune-layers", type=int, default=0, help="backbone layers to train (0: frozen)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--seed", type=int, default=0)
@@ -323,7 +329,12 @@ def run_train(args: argparse.Namespace) -> int:
     if args.max_clips:
         clips = clips[: args.max_clips]
     settings = Settings().with_overrides(frames=args.frames, detector=args.detector)
-    config = ModelConfig(backbone=args.backbone, input_size=settings.crop_size, lstm_units=args.lstm_units)
+    config = ModelConfig(
+        backbone=args.backbone,
+        input_size=settings.crop_size,
+        lstm_units=args.lstm_units,
+        certainty_source=args.certainty_source,
+    )
     extracted = extract_all(clips, settings, args.cache_dir)
     train = [e for e in extracted if e[0].split == "train"]
     val = [e for e in extracted if e[0].split == "val"]

@@ -59,6 +59,10 @@ class ModelConfig:
     # Standardise backbone features with statistics adapted on the training frames.
     normalise_features: bool = True
     l2: float = 1e-3
+    # Where p_t (and so the certainty) comes from: "frame" = each frame alone (the paper);
+    # "temporal" = each frame read in the context of its neighbours (a bidirectional GRU).
+    certainty_source: str = "frame"
+    context_units: int = 32
 
 
 def config_from_architecture(architecture: dict[str, Any]) -> ModelConfig:
@@ -116,7 +120,18 @@ def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
         x = keras.layers.Normalization(axis=-1, name="feature_norm")(x)
         x = MaskFrames(name="masked_features")([x, mask])
     dropped = keras.layers.Dropout(config.dropout, name="feature_dropout")(x)
-    frame_p = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regulariser, name="frame_head")(dropped)
+    frame_input = dropped
+    if config.certainty_source == "temporal":
+        context = keras.layers.Bidirectional(
+            keras.layers.GRU(config.context_units, return_sequences=True, kernel_regularizer=regulariser),
+            name="frame_context",
+        )(dropped, mask=FaceMaskToBool(name="context_mask")(mask))
+        frame_input = keras.layers.Concatenate(name="frame_in_context")([dropped, context])
+    elif config.certainty_source != "frame":
+        raise ValueError(f"unknown certainty source {config.certainty_source!r}: use 'frame' or 'temporal'")
+    frame_p = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regulariser, name="frame_head")(
+        frame_input
+    )
     frame_p = keras.layers.Reshape((-1,), name="frame_p")(frame_p)
     certainty, attention = CertaintyAttention(
         config.attention_temperature,

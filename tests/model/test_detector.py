@@ -156,3 +156,33 @@ def test_mid_level_backbone_gives_576_features_from_the_imagenet_weights():
     np.testing.assert_array_equal(
         mid.get_layer("block3_expand_conv").get_weights()[0], full.get_layer("block3_expand_conv").get_weights()[0]
     )
+
+
+def test_temporal_certainty_reads_each_frame_in_context_and_round_trips(tmp_path: Path):
+    import keras
+
+    from pipeline.model.detector import build_sequence_head
+
+    config = ModelConfig(lstm_units=4, context_units=4, certainty_source="temporal")
+    head = build_sequence_head(6, config)
+    assert "frame_context" in {layer.name for layer in head.layers}
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(1, 5, 6)).astype(np.float32)
+    mask = np.array([[1, 1, 0, 1, 1]], dtype=np.float32)
+    out = head([features, mask])
+    assert np.asarray(out["attention"])[0, 2] == 0.0
+    # A frame's probability depends on its neighbours: change frame 0, frame 1's p_t moves.
+    changed = features.copy()
+    changed[0, 0] += 3.0
+    moved = np.asarray(head([changed, mask])["frame_p"])[0, 1] - np.asarray(out["frame_p"])[0, 1]
+    assert abs(moved) > 1e-6
+    head.save(tmp_path / "head.keras")
+    again = keras.saving.load_model(tmp_path / "head.keras", safe_mode=True, compile=False)
+    np.testing.assert_allclose(np.asarray(again([features, mask])["video"]), np.asarray(out["video"]), rtol=1e-5)
+
+
+def test_unknown_certainty_source_is_refused():
+    from pipeline.model.detector import build_sequence_head
+
+    with pytest.raises(ValueError, match="certainty source"):
+        build_sequence_head(4, ModelConfig(certainty_source="oracle"))
