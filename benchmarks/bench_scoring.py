@@ -104,9 +104,10 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--detector", help="face detector (default: the settings' default)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
+    parser.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     args = parser.parse_args()
 
-    settings = Settings().with_overrides(detector=args.detector)
+    settings = Settings().with_overrides(detector=args.detector, model_path=args.model)
     started = time.perf_counter()
     scorer = Scorer.load(settings)
     load_s = time.perf_counter() - started
