@@ -6,6 +6,7 @@ Every file is optional: until a trained model lands, the page must say plainly w
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,28 @@ def read_model_files(model_path: Path) -> ModelFiles:
         card_markdown=card.read_text() if card.exists() else None,
         diagrams=tuple(diagrams),
     )
+
+
+_IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def split_card_images(markdown: str, folder: Path) -> tuple[str, list[tuple[Path, str]]]:
+    """Take the image links out of the model card: Streamlit's markdown cannot show local files.
+
+    Returns the text with each image replaced by a short note, and the (path, alt text) of the
+    images that exist in `folder`, for the page to draw with `st.image`.
+    """
+    images: list[tuple[Path, str]] = []
+
+    def replace(match: re.Match[str]) -> str:
+        alt, target = match.group(1), match.group(2)
+        path = (folder / target).resolve()
+        if path.parent == folder.resolve() and path.exists():
+            images.append((path, alt))
+            return f"*({alt or path.name}: shown below the card)*"
+        return f"*({alt or target}: image not available)*"
+
+    return _IMAGE_LINK.sub(replace, markdown), images
 
 
 def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.model_card import metric_rows, read_model_files
+from dashboard.model_card import metric_rows, read_model_files, split_card_images
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD
@@ -68,7 +68,10 @@ else:
 
 st.subheader("Model card")
 if files.card_markdown:
-    st.markdown(files.card_markdown)
+    card_text, card_images = split_card_images(files.card_markdown, files.model_path.parent)
+    st.markdown(card_text)
+    for image_path, alt in card_images:
+        st.image(str(image_path), caption=alt or image_path.name, width=760)
 else:
     st.info("`models/MODEL_CARD.md` is not there yet; it will describe the training data, intended use and tests.")
 

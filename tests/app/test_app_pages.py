@@ -56,3 +56,30 @@ def test_model_card_says_the_model_is_untrained_and_what_is_missing(app_env: App
     assert "No trained model is installed" in errors
     warnings = " ".join(w.value for w in app.warning)
     assert "MODEL_CARD.md" in warnings
+
+
+def test_model_card_of_the_shipped_model_shows_its_skill_card_and_figures(
+    app_env: AppSettings, user: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from dashboard.engine import Engine
+    from dashboard.ui import runtime
+    from pipeline.faces.detectors import create_detector
+    from pipeline.model.detector import load_detector
+    from pipeline.scoring import Scorer
+    from pipeline.settings import DEFAULT_MODEL_PATH, Settings
+
+    shipped = Path(DEFAULT_MODEL_PATH)
+    if not shipped.exists():
+        pytest.skip("no trained model in models/")
+    settings = Settings().with_overrides(detector="haar")
+    engine = Engine(Scorer(settings, load_detector(shipped), create_detector("haar")))
+    monkeypatch.setattr(runtime, "ENGINE_FACTORY", lambda: engine)
+    app = logged_in(user, "pages/5_Model_card.py")
+    assert not app.exception
+    assert not any("No trained model" in e.value for e in app.error)
+    text = " ".join(m.value for m in app.markdown)
+    assert "Model card: certainty-attention" in text and "![" not in text
+    images = app.get("image")
+    assert len(images) >= 3  # the reliability diagram, and the card's training curve and diagram

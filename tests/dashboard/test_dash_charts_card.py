@@ -75,3 +75,15 @@ def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
     assert "69%" in first and "0.58-0.78" in first and "106 validation clips" in first
     untrained = ModelInfo("m", "0", "x", False, "b", 224, metrics=metrics)
     assert not any("Measured skill" in line for line in model_limits(untrained))
+
+
+def test_card_images_are_taken_out_of_the_markdown_and_kept_when_present(tmp_path: Path):
+    from dashboard.model_card import split_card_images
+
+    (tmp_path / "curve.png").write_bytes(b"\x89PNG")
+    text, images = split_card_images(
+        "Intro\n![training curve](curve.png)\n![gone](missing.png)\n![escape](../secret.png)\n", tmp_path
+    )
+    assert "![" not in text and "training curve: shown below the card" in text
+    assert "gone: image not available" in text and "escape: image not available" in text
+    assert images == [((tmp_path / "curve.png").resolve(), "training curve")]
