@@ -63,8 +63,8 @@ def main() -> int:
     model = load_detector(args.model)
     config = config_from_architecture(model.info.architecture)
     recipe = model.info.metrics.get("recipe", {})
-    epochs, batch_size = int(recipe.get("epochs", 30)), int(recipe.get("batch_size", 32))
-    learning_rate, copies = float(recipe.get("learning_rate", 1e-3)), int(recipe.get("augment_copies", 3))
+    epochs, batch_size = int(recipe.get("epochs", 50)), int(recipe.get("batch_size", 32))
+    learning_rate, copies = float(recipe.get("learning_rate", 1e-4)), int(recipe.get("augment_copies", 3))
     settings = Settings()
     extracted = extract_all(load_clips(args.manifest), settings, args.cache_dir)
     train = [e for e in extracted if e[0].split == "train"]

@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from pipeline.aggregation import aggregate
 from pipeline.cache import cached_extract_faces
+from pipeline.calibration import calibrate, fit_platt
 from pipeline.datasets import Clip, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
@@ -135,9 +136,6 @@ def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) ->
     parameters fitted on the other half, and the out-of-half probabilities are averaged over splits
     (which also mixes rankings across halves, so this row's AUC is not the model's AUC).
     """
-    from pipeline.scoring import calibrate
-    from pipeline.train import fit_platt
-
     usable = [s for s in scored if s.result is not None and s.result.raw_probability_fake is not None]
     labels = np.array([s.clip.label for s in usable], dtype=float)
     if len(np.unique(labels)) < 2:
@@ -151,7 +149,7 @@ def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) ->
         half = np.isin(groups, rng.permutation(unique_groups)[: len(unique_groups) // 2])
         for fit, judge in ((half, ~half), (~half, half)):
             if len(np.unique(labels[fit])) < 2:
-                totals[judge] += raw[judge]  # cannot fit a temperature on one class: leave raw
+                totals[judge] += raw[judge]  # cannot fit on one class: leave raw
                 continue
             temperature, bias = fit_platt(labels[fit], raw[fit])
             totals[judge] += np.array([calibrate(p, temperature, bias) for p in raw[judge]])
@@ -297,8 +295,6 @@ def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[Scor
     from dataclasses import replace
 
     from pipeline.model.detector import metadata_path
-    from pipeline.scoring import calibrate
-    from pipeline.train import fit_platt
 
     usable = [s for s in scored if s.result is not None and s.result.raw_probability_fake is not None]
     labels = np.array([s.clip.label for s in usable], dtype=float)
@@ -310,6 +306,7 @@ def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[Scor
     if not meta_file.exists():
         raise DataError(f"{meta_file}: no metadata to store the calibration in")
     calibrated = np.array([calibrate(s.result.raw_probability_fake, temperature, bias) for s in usable])
+    calibrated_by_clip = {id(s): p for s, p in zip(usable, calibrated, strict=True)}
     meta = json.loads(meta_file.read_text())
     meta.update(calibration_temperature=temperature, calibration_bias=bias)
     fitted_on = {"clips": len(usable), "split": split, "metrics": compute_metrics(labels, calibrated).to_dict()}
@@ -321,9 +318,9 @@ def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[Scor
     print(f"calibration stored in {meta_file}: temperature {temperature:.3f}, bias {bias:+.3f}", file=sys.stderr)
 
     def recalibrated(s: ScoredClip) -> ScoredClip:
-        if s.result is None or s.result.raw_probability_fake is None:
+        if id(s) not in calibrated_by_clip:
             return s
-        p = calibrate(s.result.raw_probability_fake, temperature, bias)
+        p = float(calibrated_by_clip[id(s)])
         verdict = Verdict.FAKE if p >= scorer.threshold else Verdict.REAL
         return replace(s, result=replace(s.result, probability_fake=p, verdict=verdict, model=scorer.model.info))
 

@@ -7,7 +7,6 @@ through a plain callback.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.calibration import calibrate
 from pipeline.faces.detectors import FaceDetector, create_detector
 from pipeline.faces.track import crop_face, select_main_track, to_model_input
 from pipeline.faces.types import Box
@@ -131,16 +131,6 @@ def extract_faces(
         decode_s=decode_s,
         detect_s=detect_s,
     )
-
-
-def calibrate(probability: float, temperature: float, bias: float = 0.0) -> float:
-    """Platt scaling of a probability: sigmoid(logit(p) / temperature + bias).
-
-    Temperature 1 and bias 0 leave it unchanged; bias 0 is plain temperature scaling.
-    """
-    p = min(max(probability, 1e-7), 1 - 1e-7)
-    logit = math.log(p / (1 - p)) / temperature + bias
-    return 1.0 / (1.0 + math.exp(-logit))
 
 
 class Scorer:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from pipeline.augment import augment_clip
 from pipeline.cache import cached_extract_faces
+from pipeline.calibration import calibrate, fit_platt
 from pipeline.datasets import Clip, check_group_split, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.faces.detectors import create_detector
@@ -37,7 +38,7 @@ from pipeline.model.detector import (
     compile_detector,
     save_detector,
 )
-from pipeline.scoring import FaceExtraction, calibrate
+from pipeline.scoring import FaceExtraction
 from pipeline.settings import DEFAULT_CACHE_DIR, DEFAULT_MODEL_PATH, Settings
 
 NO_FACE_LABEL = -1.0
@@ -281,42 +282,6 @@ class ClipBatches(keras.utils.PyDataset):
             masks[i] = self.masks[row, picks]
         labels = self.labels[rows]
         return {"frames": to_model_input(frames), "face_mask": masks}, training_targets(labels, masks)
-
-
-def fit_temperature(labels: np.ndarray, probabilities: np.ndarray) -> float:
-    """Temperature scaling: the T minimising the log loss of sigmoid(logit(p) / T)."""
-    p = np.clip(probabilities, 1e-6, 1 - 1e-6)
-    logits = np.log(p / (1 - p))
-    best, best_loss = 1.0, np.inf
-    for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 400)):
-        q = np.clip(1 / (1 + np.exp(-logits / temperature)), 1e-7, 1 - 1e-7)
-        loss = -np.mean(labels * np.log(q) + (1 - labels) * np.log(1 - q))
-        if loss < best_loss:
-            best, best_loss = float(temperature), loss
-    return best
-
-
-def fit_platt(labels: np.ndarray, probabilities: np.ndarray) -> tuple[float, float]:
-    """Platt scaling: the (temperature, bias) minimising the log loss of sigmoid(logit(p) / T + b).
-
-    Temperature alone cannot fix a model that leans to one side (it only stretches logits
-    around 0.5); the bias can. A temperature search with the best bias for each T (Newton steps).
-    """
-    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-6, 1 - 1e-6)
-    logits = np.log(p / (1 - p))
-    labels = np.asarray(labels, dtype=np.float64)
-    best, best_loss = (1.0, 0.0), np.inf
-    for temperature in np.exp(np.linspace(np.log(0.05), np.log(20.0), 200)):
-        scaled, bias = logits / temperature, 0.0
-        for _ in range(25):
-            q = 1 / (1 + np.exp(-(scaled + bias)))
-            step = np.sum(q - labels) / max(np.sum(q * (1 - q)), 1e-9)
-            bias -= float(np.clip(step, -2.0, 2.0))
-        q = np.clip(1 / (1 + np.exp(-(scaled + bias))), 1e-7, 1 - 1e-7)
-        loss = -np.mean(labels * np.log(q) + (1 - labels) * np.log(1 - q))
-        if loss < best_loss:
-            best, best_loss = (float(temperature), float(bias)), loss
-    return best
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -87,7 +87,7 @@ def test_family_weights_balance_labels_and_generators():
 
 
 def test_temperature_scaling_recovers_overconfidence():
-    from pipeline.train import fit_temperature
+    from pipeline.calibration import fit_temperature
 
     rng = np.random.default_rng(0)
     true_p = rng.uniform(0.05, 0.95, 4000)
@@ -144,8 +144,7 @@ def test_augmented_copies_keep_labels_masks_and_family_balance():
 
 
 def test_platt_scaling_fixes_a_model_that_leans_to_one_side():
-    from pipeline.scoring import calibrate
-    from pipeline.train import fit_platt, fit_temperature
+    from pipeline.calibration import calibrate, fit_platt, fit_temperature
 
     rng = np.random.default_rng(1)
     true_p = rng.uniform(0.05, 0.95, 4000)
