@@ -64,9 +64,8 @@ class Engine:
         self._lock = threading.Lock()
         self._detectors: dict[str, FaceDetector] = {scorer.settings.detector: scorer.detector}
         self._features: OrderedDict[str, np.ndarray] = OrderedDict()
-        layer = scorer.model.head.get_layer("certainty_attention")
-        self.model_temperature = float(layer.temperature)
-        self.certainty_measure = str(layer.measure)
+        self.model_temperature = scorer.model.attention_temperature
+        self.certainty_measure = scorer.model.certainty_measure
 
     @property
     def settings(self) -> Settings:
@@ -153,8 +152,7 @@ class Engine:
                 while len(self._features) > FEATURE_CACHE_SIZE:
                     self._features.popitem(last=False)
             self._features.move_to_end(key)
-            layer = model.head.get_layer("certainty_attention")
-            previous = float(layer.temperature)
+            previous = model.attention_temperature
             try:
                 model.set_attention_temperature(temperature)
                 return model.predict_features(features, mask)

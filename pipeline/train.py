@@ -14,7 +14,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
@@ -28,20 +28,36 @@ from pipeline.datasets import Clip, check_group_split, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.faces.detectors import create_detector
 from pipeline.faces.track import to_model_input
+from pipeline.frozen_training import (  # noqa: F401 (re-exported: the ablation and tests import them from here)
+    FeatureBank,
+    HeadRecipe,
+    adapt_normalisation,
+    augmented_features,
+    family_weights,
+    feature_bank,
+    fit_head,
+    frozen_features,
+    group_folds,
+    run_key,
+    train_members,
+    training_targets,
+    video_probabilities,
+)
 from pipeline.metrics import compute_metrics
 from pipeline.model.backbones import BACKBONES
 from pipeline.model.detector import (
     SEQUENCE_HEAD,
     ModelConfig,
     ModelInfo,
+    assemble_detector,
     build_detector,
+    build_head,
     compile_detector,
     save_detector,
 )
 from pipeline.scoring import FaceExtraction
 from pipeline.settings import DEFAULT_CACHE_DIR, DEFAULT_MODEL_PATH, Settings
 
-NO_FACE_LABEL = -1.0
 # Calibrated probabilities make 0.5 the equal-cost decision point.
 DEFAULT_THRESHOLD = 0.5
 
@@ -75,6 +91,19 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         default=3,
         help="frozen backbone: augmented copies of each training clip, besides the clean one",
     )
+    parser.add_argument("--members", type=int, default=1, help="frozen backbone: heads averaged in an ensemble")
+    parser.add_argument(
+        "--refit-all",
+        action="store_true",
+        help="frozen backbone: after measuring the recipe on val, ship a model retrained on every clip "
+        "(train and val), calibrated on out-of-fold predictions; the train-only model is kept beside it",
+    )
+    parser.add_argument("--folds", type=int, default=5, help="group folds for --refit-all's calibration")
+    parser.add_argument(
+        "--development-out",
+        type=Path,
+        help="with --refit-all: where the train-only model goes (default: OUT's name + _development)",
+    )
     parser.add_argument("--version", default=dt.date.today().isoformat())
 
 
@@ -105,113 +134,6 @@ def padded_crops(items: list[FaceExtraction], frames: int, size: int) -> tuple[n
         crops[i, : len(mask)][mask > 0] = faces.crops[: int(mask.sum())]
         masks[i, : len(mask)] = mask
     return crops, masks
-
-
-def training_targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
-    """Video and frame labels; certainty and attention get placeholders (they have no loss,
-    but Keras wants a target for every output of a dict-output model)."""
-    frame_labels = np.where(masks > 0, labels[:, None], NO_FACE_LABEL).astype(np.float32)
-    placeholder = np.zeros_like(masks, dtype=np.float32)
-    return {
-        "video": labels.astype(np.float32),
-        "frame_p": frame_labels,
-        "certainty": placeholder,
-        "attention": placeholder,
-    }
-
-
-def frozen_features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Frozen-backbone features for the face frames; zeros elsewhere."""
-    n, t = masks.shape
-    flat_crops = crops.reshape(n * t, *crops.shape[2:])
-    picked = np.flatnonzero(masks.reshape(-1) > 0)
-    features = np.zeros((n * t, int(encoder.output.shape[-1])), dtype=np.float32)
-    for start in tqdm(range(0, len(picked), batch), desc="features", unit="batch", file=sys.stderr):
-        rows = picked[start : start + batch]
-        features[rows] = np.asarray(encoder(to_model_input(flat_crops[rows]), training=False))
-    return features.reshape(n, t, -1)
-
-
-def augmented_features(
-    encoder: keras.Model,
-    crops: np.ndarray,
-    masks: np.ndarray,
-    labels: np.ndarray,
-    clip_weights: np.ndarray,
-    copies: int,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Frozen features of the clean clips plus `copies` augmented versions of each.
-
-    Returns features, masks, labels and per-sequence sample weights (family balance,
-    scaled to a mean of 1). Each copy degrades a clip with one random augmentation, so
-    the head cannot rely on JPEG quality, sharpness or colour to tell real from fake.
-    """
-    rng = np.random.default_rng(seed)
-    features = [frozen_features(encoder, crops, masks)]
-    for copy in range(copies):
-        print(f"augmented copy {copy + 1} of {copies}", file=sys.stderr)
-        degraded = np.stack([augment_clip(clip, rng) for clip in crops])
-        features.append(frozen_features(encoder, degraded, masks))
-    repeats = copies + 1
-    weights = np.tile(clip_weights, repeats)
-    return (
-        np.concatenate(features),
-        np.tile(masks, (repeats, 1)),
-        np.tile(labels, repeats),
-        (weights / weights.mean()).astype(np.float32),
-    )
-
-
-def adapt_normalisation(head: keras.Model, features: np.ndarray, masks: np.ndarray) -> None:
-    """Fit the head's feature standardisation on the face frames (not the zero padding)."""
-    if any(layer.name == "feature_norm" for layer in head.layers):
-        head.get_layer("feature_norm").adapt(features[masks > 0][:, None, :])
-
-
-def fit_head(
-    head: keras.Model,
-    features: np.ndarray,
-    masks: np.ndarray,
-    labels: np.ndarray,
-    weights: np.ndarray,
-    *,
-    epochs: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int = 0,
-    validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    validation_freq: int = 1,
-    callbacks: list[keras.callbacks.Callback] | None = None,
-) -> keras.callbacks.History:
-    """Train a sequence head on frozen features: the one recipe shared by `train` and the ablation."""
-    keras.utils.set_random_seed(seed)
-    adapt_normalisation(head, features, masks)
-    compile_detector(head, learning_rate)
-    return head.fit(
-        [features, masks],
-        training_targets(labels, masks),
-        sample_weight=weights,
-        validation_data=(
-            ([validation[0], validation[1]], training_targets(validation[2], validation[1])) if validation else None
-        ),
-        validation_freq=validation_freq,
-        epochs=epochs,
-        batch_size=batch_size,
-        callbacks=callbacks or [],
-        verbose=2 if validation is not None else 0,
-    )
-
-
-def family_weights(clips: list[Clip]) -> np.ndarray:
-    """Sampling weights: fakes and reals weigh the same in total, and so does every
-    generator family within the fakes and every dataset within the reals, so the many
-    clips of one family cannot drown the rare ones."""
-    keys = [(c.label, c.method if c.label else c.dataset) for c in clips]
-    families_per_label = {label: {k for k in keys if k[0] == label} for label in (0, 1)}
-    counts = {k: keys.count(k) for k in set(keys)}
-    weights = np.array([1.0 / (counts[k] * len(families_per_label[k[0]])) for k in keys])
-    return weights / weights.sum()
 
 
 def set_trainable_tail(encoder: keras.Model, layers: int) -> int:
@@ -284,6 +206,18 @@ class ClipBatches(keras.utils.PyDataset):
         return {"frames": to_model_input(frames), "face_mask": masks}, training_targets(labels, masks)
 
 
+@dataclass
+class TrainedHeads:
+    """What a training run produced, before it is saved."""
+
+    model: keras.Model
+    val_probabilities: np.ndarray
+    histories: list[dict[str, list[float]]]
+    cross_validation: dict[str, object] | None = None
+    development_model: keras.Model | None = None
+    calibration: tuple[float, float] | None = None  # Platt (temperature, bias) when not fitted on val
+
+
 def run_train(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     clips = load_clips(args.data)
@@ -293,12 +227,15 @@ def run_train(args: argparse.Namespace) -> int:
         raise DataError(f"{len(missing)} clips listed but missing, e.g. {missing[0].path}")
     if args.max_clips:
         clips = clips[: args.max_clips]
+    if args.fine_tune_layers > 0 and (args.members > 1 or args.refit_all):
+        raise DataError("--members and --refit-all need a frozen backbone (--fine-tune-layers 0)")
     settings = Settings().with_overrides(frames=args.frames, detector=args.detector)
     config = ModelConfig(
         backbone=args.backbone,
         input_size=settings.crop_size,
         lstm_units=args.lstm_units,
         certainty_source=args.certainty_source,
+        members=max(1, args.members),
     )
     extracted = extract_all(clips, settings, args.cache_dir)
     train = [e for e in extracted if e[0].split == "train"]
@@ -306,7 +243,179 @@ def run_train(args: argparse.Namespace) -> int:
     if not train:
         raise DataError("no training clips with faces")
     print(f"clips with faces: train {len(train)}, val {len(val)}", file=sys.stderr)
+    if args.refit_all and not val:
+        raise DataError("--refit-all needs val clips to measure the recipe on first")
 
+    if args.fine_tune_layers <= 0:
+        trained = _train_frozen(args, config, settings, train + val)
+    else:
+        trained = _train_end_to_end(args, config, settings, train, val)
+
+    val_y = np.array([e[0].label for e in val], dtype=np.float32)
+    val_p = trained.val_probabilities
+    val_platt = fit_platt(val_y, val_p) if len(np.unique(val_y)) == 2 else (1.0, 0.0)
+    val_metrics = (
+        {
+            "raw": compute_metrics(val_y, val_p).to_dict(),
+            "calibrated": compute_metrics(val_y, np.array([calibrate(p, *val_platt) for p in val_p])).to_dict(),
+        }
+        if len(val_y)
+        else {}
+    )
+    minutes = (time.perf_counter() - started) / 60
+    command = "python -m pipeline train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
+    common = {
+        "val_clips": len(val),
+        "training_minutes": round(minutes, 1),
+        "recipe": {
+            "epochs": args.epochs,
+            "batch_size": args.batch_size,
+            "learning_rate": args.lr,
+            "fine_tune_layers": args.fine_tune_layers,
+            "augment_copies": 0 if args.no_augment else args.augment_copies,
+            "frames": settings.frames,
+            "seed": args.seed,
+            "members": config.members,
+            "refit_all": bool(args.refit_all),
+            "folds": args.folds if args.refit_all else None,
+        },
+        "history": trained.histories[0] if trained.histories else {},
+        "member_histories": trained.histories,
+    }
+
+    def model_info(splits: list[str], platt: tuple[float, float], metrics: dict[str, object], note: str) -> ModelInfo:
+        used = [e for e in extracted if e[0].split in splits]
+        return ModelInfo(
+            name=f"certainty-attention-{config.backbone}",
+            version=args.version,
+            sha256="",
+            trained=True,
+            backbone=config.backbone,
+            input_size=config.input_size,
+            threshold=DEFAULT_THRESHOLD,
+            calibration_temperature=platt[0],
+            calibration_bias=platt[1],
+            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            training_data_sha256=hashlib.sha256("".join(sorted(e[1] for e in used)).encode()).hexdigest(),
+            weights_source=BACKBONES[config.backbone].weights_source,
+            metrics={**common, **metrics, "train_clips": len(used), "trained_on_splits": splits},
+            architecture=asdict(config),
+            notes=note,
+        )
+
+    trained_by = f"by `{command}`" if command else f"on {args.data}"
+    if trained.development_model is not None:
+        development_out = args.development_out or args.out.with_name(f"{args.out.stem}_development{args.out.suffix}")
+        development = model_info(
+            ["train"],
+            val_platt,
+            {"val": {**val_metrics, "model": "this model"}},
+            f"the development model of a --refit-all run {trained_by}: trained on the train split only, "
+            "so its val metrics are held out; Platt calibration fitted on val",
+        )
+        development = save_detector(trained.development_model, development_out, development)
+        print(f"saved {development_out} (train split only; sha256 {development.sha256[:12]})")
+    platt = trained.calibration or val_platt
+    metrics: dict[str, object] = {"val": {**val_metrics, "model": "this model"}}
+    splits = ["train"]
+    note = f"trained for {args.epochs} epochs {trained_by}"
+    if args.refit_all:
+        splits = ["train", "val"]
+        metrics = {
+            "val": {**val_metrics, "model": "development (the same recipe trained on the train split only)"},
+            "cross_validation": trained.cross_validation,
+        }
+        note = (
+            f"trained for {args.epochs} epochs on every clip (train and val) {trained_by}; "
+            "val metrics are the train-only development model's, calibration from out-of-fold predictions"
+        )
+    info = save_detector(trained.model, args.out, model_info(splits, platt, metrics, note))
+    print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min")
+    print(f"calibration: temperature {platt[0]:.3f}, bias {platt[1]:+.3f}")
+    print(json.dumps(metrics, indent=1))
+    return 0
+
+
+def _train_frozen(
+    args: argparse.Namespace, config: ModelConfig, settings: Settings, extracted: list[tuple[Clip, str, FaceExtraction]]
+) -> TrainedHeads:
+    """Frozen backbone: features once, then every head (members, folds, refit) on them."""
+    model = build_detector(config, seed=args.seed)
+    encoder = model.get_layer("frame_features").layer
+    encoder.trainable = False
+    head = model.get_layer(SEQUENCE_HEAD)
+    feature_dim = int(encoder.output.shape[-1])
+    clips = [e[0] for e in extracted]
+    crops, masks = padded_crops([e[2] for e in extracted], settings.frames, config.input_size)
+    labels = np.array([c.label for c in clips], dtype=np.float32)
+    copies = 0 if args.no_augment else args.augment_copies
+    shas = [e[1] for e in extracted]
+    features_key = run_key(shas, settings.extraction_key(), config.backbone, config.input_size, copies, args.seed)
+    bank = feature_bank(
+        encoder, crops, masks, labels, clips, copies=copies, seed=args.seed,
+        cache_file=args.cache_dir / "features" / f"{features_key}.npz",
+    )  # fmt: skip
+    recipe = HeadRecipe(args.epochs, args.batch_size, args.lr, args.seed)
+    checkpoints = args.cache_dir / "train_backup" / args.out.stem / run_key(features_key, asdict(config), recipe,
+                                                                          args.refit_all, args.folds)  # fmt: skip
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    train_rows = np.array([i for i, c in enumerate(clips) if c.split == "train"])
+    val_rows = np.array([i for i, c in enumerate(clips) if c.split == "val"], dtype=int)
+
+    def new_head(offset: int) -> keras.Model:
+        keras.utils.set_random_seed(args.seed + offset)
+        return build_head(feature_dim, config)
+
+    if not args.refit_all:
+        histories = train_members(head, bank, train_rows, recipe, tag="model", checkpoints=checkpoints,
+                                  validation_rows=val_rows, validation_freq=args.validation_freq)  # fmt: skip
+        return TrainedHeads(model, video_probabilities(head, *bank.clean(val_rows)), histories)
+
+    development_head = new_head(1000)
+    histories = train_members(development_head, bank, train_rows, recipe, tag="development", checkpoints=checkpoints,
+                              validation_rows=val_rows, validation_freq=args.validation_freq)  # fmt: skip
+    val_p = video_probabilities(development_head, *bank.clean(val_rows))
+    all_rows = np.arange(len(clips))
+    out_of_fold = np.zeros(len(clips))
+    folds = group_folds(clips, args.folds)
+    for fold, (fit_rows, test_rows) in enumerate(folds):
+        fold_head = new_head(2000 + fold)
+        train_members(fold_head, bank, fit_rows, recipe, tag=f"fold{fold}", checkpoints=checkpoints)
+        out_of_fold[test_rows] = video_probabilities(fold_head, *bank.clean(test_rows))
+    train_members(head, bank, all_rows, recipe, tag="final", checkpoints=checkpoints)
+    platt = fit_platt(labels, out_of_fold)
+    calibrated = np.array([calibrate(p, *platt) for p in out_of_fold])
+    cross_validation = {
+        "folds": len(folds),
+        "clips": len(clips),
+        "by": "group (a person or a source video never straddles two folds)",
+        "raw": compute_metrics(labels, out_of_fold).to_dict(),
+        "calibrated": compute_metrics(labels, calibrated).to_dict(),
+        "per_dataset_auc": {
+            dataset: compute_metrics(labels[rows], out_of_fold[rows]).auc
+            for dataset in sorted({c.dataset for c in clips})
+            if len(np.unique(labels[rows := np.array([i for i, c in enumerate(clips) if c.dataset == dataset])])) == 2
+        },
+        "clip_probabilities": {c.path.name: round(float(p), 5) for c, p in zip(clips, out_of_fold, strict=True)},
+    }
+    return TrainedHeads(
+        model,
+        val_p,
+        histories,
+        cross_validation=cross_validation,
+        development_model=assemble_detector(encoder, development_head),
+        calibration=platt,
+    )
+
+
+def _train_end_to_end(
+    args: argparse.Namespace,
+    config: ModelConfig,
+    settings: Settings,
+    train: list[tuple[Clip, str, FaceExtraction]],
+    val: list[tuple[Clip, str, FaceExtraction]],
+) -> TrainedHeads:
+    """Fine-tune the last backbone layers with the head, on the cached crops."""
     model = build_detector(config, seed=args.seed)
     encoder = model.get_layer("frame_features").layer
     head = model.get_layer(SEQUENCE_HEAD)
@@ -316,109 +425,34 @@ def run_train(args: argparse.Namespace) -> int:
     train_y = np.array([e[0].label for e in train], dtype=np.float32)
     val_y = np.array([e[0].label for e in val], dtype=np.float32)
     backup = args.cache_dir / "train_backup" / args.out.stem
-    callbacks: list[keras.callbacks.Callback] = [keras.callbacks.BackupAndRestore(str(backup))]
-
-    if args.fine_tune_layers <= 0:
-        encoder.trainable = False
-        copies = 0 if args.no_augment else args.augment_copies
-        train_x, train_masks_all, train_y_all, weights = augmented_features(
-            encoder, train_crops, train_masks, train_y, family_weights([e[0] for e in train]), copies, args.seed
-        )
-        val_x = [frozen_features(encoder, val_crops, val_masks), val_masks] if val else None
-        history = fit_head(
-            head,
-            train_x,
-            train_masks_all,
-            train_y_all,
-            weights,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            learning_rate=args.lr,
-            seed=args.seed,
-            validation=(val_x[0], val_masks, val_y) if val else None,
-            validation_freq=args.validation_freq,
-            callbacks=callbacks,
-        )
-        val_p = np.asarray(head.predict(val_x, verbose=0)["video"]).reshape(-1) if val else np.array([])
-    else:
-        sample = slice(0, min(len(train_crops), 64))
-        sample_features = frozen_features(encoder, train_crops[sample], train_masks[sample])
-        adapt_normalisation(head, sample_features, train_masks[sample])
-        trainable = set_trainable_tail(encoder, args.fine_tune_layers)
-        print(f"fine-tuning {trainable} backbone layers", file=sys.stderr)
-        compile_detector(model, args.lr)
-        train_data = ClipBatches(
-            train_crops,
-            train_masks,
-            train_y,
-            args.batch_size,
-            weights=family_weights([e[0] for e in train]),
-            frames_per_clip=args.frames_per_clip,
-            augment=not args.no_augment,
-            seed=args.seed,
-        )
-        val_data = ClipBatches(val_crops, val_masks, val_y, args.batch_size) if val else None
-        history = model.fit(
-            train_data,
-            validation_data=val_data,
-            validation_freq=args.validation_freq,
-            epochs=args.epochs,
-            callbacks=callbacks,
-            verbose=2,
-        )
-        val_p = (
-            np.concatenate([np.asarray(model.predict_on_batch(x)["video"]).reshape(-1) for x, _ in val_data])
-            if val_data
-            else np.array([])
-        )
-
-    temperature, bias = fit_platt(val_y, val_p) if len(np.unique(val_y)) == 2 else (1.0, 0.0)
-    calibrated = np.array([calibrate(p, temperature, bias) for p in val_p])
-    metrics = (
-        {
-            "raw": compute_metrics(val_y, val_p).to_dict(),
-            "calibrated": compute_metrics(val_y, calibrated).to_dict(),
-        }
-        if len(val_y)
-        else {}
+    sample = slice(0, min(len(train_crops), 64))
+    adapt_normalisation(head, frozen_features(encoder, train_crops[sample], train_masks[sample]), train_masks[sample])
+    trainable = set_trainable_tail(encoder, args.fine_tune_layers)
+    print(f"fine-tuning {trainable} backbone layers", file=sys.stderr)
+    compile_detector(model, args.lr)
+    train_data = ClipBatches(
+        train_crops,
+        train_masks,
+        train_y,
+        args.batch_size,
+        weights=family_weights([e[0] for e in train]),
+        frames_per_clip=args.frames_per_clip,
+        augment=not args.no_augment,
+        seed=args.seed,
     )
-    data_hash = hashlib.sha256("".join(sorted(e[1] for e in train)).encode()).hexdigest()
-    minutes = (time.perf_counter() - started) / 60
-    command = "python -m pipeline train " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["train"] else ""
-    info = ModelInfo(
-        name=f"certainty-attention-{config.backbone}",
-        version=args.version,
-        sha256="",
-        trained=True,
-        backbone=config.backbone,
-        input_size=size,
-        threshold=DEFAULT_THRESHOLD,
-        calibration_temperature=temperature,
-        calibration_bias=bias,
-        created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        training_data_sha256=data_hash,
-        weights_source=BACKBONES[config.backbone].weights_source,
-        metrics={
-            "val": metrics,
-            "train_clips": len(train),
-            "val_clips": len(val),
-            "training_minutes": round(minutes, 1),
-            "recipe": {
-                "epochs": args.epochs,
-                "batch_size": args.batch_size,
-                "learning_rate": args.lr,
-                "fine_tune_layers": args.fine_tune_layers,
-                "augment_copies": 0 if args.no_augment else args.augment_copies,
-                "frames": settings.frames,
-                "seed": args.seed,
-            },
-            "history": {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()},
-        },
-        architecture=asdict(config),
-        notes=f"trained for {args.epochs} epochs on {args.data}" + (f" by `{command}`" if command else ""),
+    val_data = ClipBatches(val_crops, val_masks, val_y, args.batch_size) if val else None
+    history = model.fit(
+        train_data,
+        validation_data=val_data,
+        validation_freq=args.validation_freq,
+        epochs=args.epochs,
+        callbacks=[keras.callbacks.BackupAndRestore(str(backup))],
+        verbose=2,
     )
-    info = save_detector(model, args.out, info)
-    print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min")
-    print(f"calibration: temperature {temperature:.3f}, bias {bias:+.3f}")
-    print(json.dumps(metrics, indent=1))
-    return 0
+    val_p = (
+        np.concatenate([np.asarray(model.predict_on_batch(x)["video"]).reshape(-1) for x, _ in val_data])
+        if val_data
+        else np.array([])
+    )
+    record = {k: [round(float(v), 5) for v in vs] for k, vs in history.history.items()}
+    return TrainedHeads(model, val_p, [record])

@@ -173,3 +173,49 @@ def test_evaluate_fit_calibration_stores_platt_parameters(tiny_dataset: Path, tm
     assert after["metrics"]["calibration_fit"]["clips"] == 6
     assert after["sha256"] == before["sha256"]  # the weights are untouched
     assert load_detector(model).info.calibration_bias == pytest.approx(after["calibration_bias"])
+
+
+def _refit(data: Path, out: Path, cache: Path) -> int:
+    return main(
+        ["train", str(data / "manifest.csv"), "--backbone", "tiny_cnn", "--epochs", "1", "--batch-size", "4",
+         "--frames", "4", "--detector", "haar", "--cache-dir", str(cache), "--out", str(out),
+         "--members", "2", "--refit-all", "--folds", "3", "--augment-copies", "1"]
+    )  # fmt: skip
+
+
+def test_refit_all_ships_an_all_clip_ensemble_and_keeps_the_train_only_model(tiny_dataset: Path, tmp_path: Path):
+    out = tmp_path / "model.keras"
+    assert _refit(tiny_dataset, out, tmp_path / "cache") == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["metrics"]["trained_on_splits"] == ["train", "val"] and meta["metrics"]["train_clips"] == 6
+    cv = meta["metrics"]["cross_validation"]
+    assert cv["folds"] == 3 and cv["clips"] == 6 and len(cv["clip_probabilities"]) == 6
+    assert meta["metrics"]["val"]["model"].startswith("development")
+    assert meta["architecture"]["members"] == 2 and len(meta["metrics"]["member_histories"]) == 2
+    development = out.with_name("model_development.keras")
+    dev_meta = json.loads(development.with_suffix(".json").read_text())
+    assert dev_meta["metrics"]["trained_on_splits"] == ["train"] and dev_meta["metrics"]["train_clips"] == 4
+    shipped, held_out = load_detector(out), load_detector(development)
+    assert len(shipped.attention_layers) == 2 and shipped.info.sha256 != held_out.info.sha256
+
+
+def test_refit_resumes_from_finished_heads_and_cached_features(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from pipeline import frozen_training
+
+    cache = tmp_path / "cache"
+    assert _refit(tiny_dataset, tmp_path / "a.keras", cache) == 0
+    first = json.loads((tmp_path / "a.json").read_text())["metrics"]["cross_validation"]["clip_probabilities"]
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("re-trained a head that had finished")
+
+    def no_features(*args, **kwargs):
+        raise AssertionError("recomputed features that were cached")
+
+    monkeypatch.setattr(frozen_training, "fit_head", no_training)
+    monkeypatch.setattr(frozen_training, "feature_stack", no_features)
+    assert _refit(tiny_dataset, tmp_path / "a.keras", cache) == 0
+    again = json.loads((tmp_path / "a.json").read_text())["metrics"]["cross_validation"]["clip_probabilities"]
+    assert again == pytest.approx(first, abs=1e-5)

@@ -36,6 +36,7 @@ FRAME_ENCODER = "frame_encoder"
 SEQUENCE_HEAD = "sequence_head"
 OUTPUT_NAMES = ("video", "frame_p", "certainty", "attention")
 UNTRAINED_SEED = 1234
+MEMBER_PREFIX = "member_"
 ENCODE_BUCKET = 8
 
 
@@ -63,6 +64,9 @@ class ModelConfig:
     # "temporal" = each frame read in the context of its neighbours (a bidirectional GRU).
     certainty_source: str = "frame"
     context_units: int = 32
+    # Independently initialised and trained heads whose outputs are averaged: one head's
+    # val AUC moves by +-0.04 with its seed alone (docs/training_runs.md), the average less.
+    members: int = 1
 
 
 def config_from_architecture(architecture: dict[str, Any]) -> ModelConfig:
@@ -105,7 +109,7 @@ class ModelOutput:
     attention: np.ndarray
 
 
-def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
+def build_sequence_head(feature_dim: int, config: ModelConfig, name: str = SEQUENCE_HEAD) -> keras.Model:
     """features (T, D) + face mask (T) -> frame head p_t -> certainty attention -> LSTM -> sigmoid.
 
     With `temporal_differences` the LSTM also reads |f_t - f_(t-1)|; with `pooled_statistics`
@@ -161,7 +165,37 @@ def build_sequence_head(feature_dim: int, config: ModelConfig) -> keras.Model:
         "certainty": keras.layers.Identity(name="certainty")(certainty),
         "attention": keras.layers.Identity(name="attention")(attention),
     }
+    return keras.Model([features, mask], outputs, name=name)
+
+
+def member_name(index: int) -> str:
+    return f"{MEMBER_PREFIX}{index}"
+
+
+def build_head(feature_dim: int, config: ModelConfig) -> keras.Model:
+    """The sequence head, or with `members` > 1 an ensemble of them with averaged outputs.
+
+    Every member sees the same features and mask; the ensemble's video probability,
+    frame probabilities, certainties and attention are the members' means (a mean of
+    attention distributions is still one, so the charts read the same).
+    """
+    if config.members <= 1:
+        return build_sequence_head(feature_dim, config)
+    features = keras.Input((None, feature_dim), name="features")
+    mask = keras.Input((None,), name="face_mask")
+    member_outputs = [
+        build_sequence_head(feature_dim, config, name=member_name(i))([features, mask]) for i in range(config.members)
+    ]
+    outputs = {
+        key: keras.layers.Average(name=f"mean_{key}")([out[key] for out in member_outputs]) for key in OUTPUT_NAMES
+    }
     return keras.Model([features, mask], outputs, name=SEQUENCE_HEAD)
+
+
+def head_members(head: keras.Model) -> list[keras.Model]:
+    """The separately trained heads inside `head` (the head itself when it is not an ensemble)."""
+    members = [layer for layer in head.layers if layer.name.startswith(MEMBER_PREFIX)]
+    return members or [head]
 
 
 def build_detector(config: ModelConfig | None = None, seed: int | None = None) -> keras.Model:
@@ -172,13 +206,16 @@ def build_detector(config: ModelConfig | None = None, seed: int | None = None) -
     encoder_core = build_backbone(config.backbone, config.input_size, config.pretrained_backbone)
     crop = keras.Input((config.input_size, config.input_size, 3), name="crop")
     encoder = keras.Model(crop, encoder_core(crop), name=FRAME_ENCODER)
-    feature_dim = int(encoder.output.shape[-1])
-    head = build_sequence_head(feature_dim, config)
-    frames = keras.Input((None, config.input_size, config.input_size, 3), name="frames")
+    return assemble_detector(encoder, build_head(int(encoder.output.shape[-1]), config))
+
+
+def assemble_detector(encoder: keras.Model, head: keras.Model) -> keras.Model:
+    """frames (B, T, S, S, 3) + mask -> `encoder` on every frame -> `head` (weights are shared, not copied)."""
+    size = int(encoder.input.shape[1])
+    frames = keras.Input((None, size, size, 3), name="frames")
     mask = keras.Input((None,), name="face_mask")
     features = keras.layers.TimeDistributed(encoder, name="frame_features")(frames)
-    outputs = head([features, mask])
-    return keras.Model([frames, mask], outputs, name="certainty_attention_detector")
+    return keras.Model([frames, mask], head([features, mask]), name="certainty_attention_detector")
 
 
 def compile_detector(model: keras.Model, learning_rate: float = 1e-4, frame_loss_weight: float = 0.5) -> None:
@@ -225,15 +262,24 @@ class LoadedModel:
         self.feature_dim = int(self.encoder.output.shape[-1])
 
     @property
+    def attention_layers(self) -> list[CertaintyAttention]:
+        """The certainty attention of every member head (one unless the head is an ensemble)."""
+        return [member.get_layer("certainty_attention") for member in head_members(self.head)]
+
+    @property
     def attention_temperature(self) -> float:
-        return float(self.head.get_layer("certainty_attention").temperature)
+        return float(self.attention_layers[0].temperature)
+
+    @property
+    def certainty_measure(self) -> str:
+        return str(self.attention_layers[0].measure)
 
     def set_attention_temperature(self, temperature: float) -> None:
         """Change the attention temperature at inference (the Attention lab's slider)."""
-        layer = self.head.get_layer("certainty_attention")
         if temperature <= 0:
             raise ValueError("attention temperature must be positive")
-        layer.temperature = float(temperature)
+        for layer in self.attention_layers:
+            layer.temperature = float(temperature)
 
     def encode(self, crops: np.ndarray) -> np.ndarray:
         """Backbone features for (N, S, S, 3) crops in 0..1.

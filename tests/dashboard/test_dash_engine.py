@@ -72,8 +72,8 @@ def test_full_model_changes_attention_and_restores_the_temperature(
     sharp = tiny_engine.full_model(analysed.key, analysed.result, 0.01)
     flat = tiny_engine.full_model(analysed.key, analysed.result, 5.0)
     assert sharp.attention.max() > flat.attention.max()
-    layer = tiny_engine.scorer.model.head.get_layer("certainty_attention")
-    assert layer.temperature == pytest.approx(tiny_engine.model_temperature)
+    for layer in tiny_engine.scorer.model.attention_layers:
+        assert layer.temperature == pytest.approx(tiny_engine.model_temperature)
     with pytest.raises(ValueError):
         tiny_engine.full_model(analysed.key, analysed.result, 0.0)
 

@@ -186,3 +186,32 @@ def test_unknown_certainty_source_is_refused():
 
     with pytest.raises(ValueError, match="certainty source"):
         build_sequence_head(4, ModelConfig(certainty_source="oracle"))
+
+
+def test_ensemble_head_averages_its_members_and_round_trips(tmp_path: Path):
+    from dataclasses import replace
+
+    from pipeline.model.detector import head_members
+
+    model = build_detector(replace(TINY, members=3), seed=0)
+    loaded = LoadedModel(model, ModelInfo("t", "1", "", True, "tiny_cnn", 64))
+    members = head_members(loaded.head)
+    assert len(members) == 3 and len(loaded.attention_layers) == 3
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(1, 5, loaded.feature_dim)).astype(np.float32)
+    mask = np.array([[1, 1, 0, 1, 1]], dtype=np.float32)
+    each = [member([features, mask]) for member in members]
+    videos = [float(np.asarray(out["video"])[0]) for out in each]
+    assert max(videos) - min(videos) > 1e-6  # the members differ: independently initialised
+    out = loaded.predict_features(features[0], mask[0])
+    assert out.video_probability == pytest.approx(np.mean(videos), abs=1e-6)
+    assert out.attention.sum() == pytest.approx(1.0, abs=1e-5) and out.attention[2] == 0.0
+    saved = save_detector(model, tmp_path / "ensemble.keras", loaded.info)
+    again = load_detector(tmp_path / "ensemble.keras")
+    assert again.info.sha256 == saved.sha256 and len(again.attention_layers) == 3
+    assert again.predict_features(features[0], mask[0]).video_probability == pytest.approx(
+        out.video_probability, abs=1e-5
+    )
+    loaded.set_attention_temperature(0.05)  # the Attention lab's slider reaches every member
+    assert all(layer.temperature == 0.05 for layer in loaded.attention_layers)
+    assert loaded.predict_features(features[0], mask[0]).attention.max() > out.attention.max()
