@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -34,6 +35,9 @@ from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
 from pipeline.results import Verdict, VideoResult
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings
 from pipeline.transcode import ROBUSTNESS_VARIANTS, median_box, normalise_around_face, reencode
+
+if TYPE_CHECKING:
+    from pipeline.model.detector import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,12 @@ def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[Scor
     return [recalibrated(s) for s in scored]
 
 
+def trained_on(info: ModelInfo, split: str) -> bool:
+    """Whether the model saw this split's clips in training (a --refit-all model saw val too)."""
+    splits = info.metrics.get("trained_on_splits", ["train"] if info.trained else [])
+    return (split == "all" and bool(splits)) or split in splits
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from pipeline.scoring import Scorer
 
@@ -342,6 +352,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     info = scorer.model.info
     if not info.trained:
         print("warning: evaluating an UNTRAINED model", file=sys.stderr)
+    in_sample = trained_on(info, args.split)
+    if in_sample:
+        if args.fit_calibration:
+            raise DataError(
+                f"{info.name} {info.version} was trained on the {args.split} split: calibrating on it would be "
+                "in-sample (a --refit-all model is calibrated on out-of-fold predictions already)"
+            )
+        print(
+            f"warning: IN-SAMPLE: {info.name} {info.version} was trained on the {args.split} split, so these "
+            "numbers overstate its skill; evaluate its train-only development model instead",
+            file=sys.stderr,
+        )
     scored = score_clips(clips, scorer, args.cache_dir)
     if args.fit_calibration:
         scored = refit_calibration(scored, scorer, args.split)
@@ -368,7 +390,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     abstained = [s for s in scored if s.result is not None and s.probability is None]
     failed = [s for s in scored if s.error]
-    print(f"model: {info.name} {info.version}; threshold {scorer.threshold:.3f}")
+    print(f"model: {info.name} {info.version}; threshold {scorer.threshold:.3f}" + ("; IN-SAMPLE" if in_sample else ""))
     print(format_table(rows))
     if extra:
         print()
@@ -384,6 +406,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                     "model": info.name,
                     "version": info.version,
                     "threshold": scorer.threshold,
+                    "in_sample": in_sample,
                     "rows": {name: m.to_dict() for name, m in rows},
                     "extra_rows": {name: m.to_dict() for name, m in extra},
                     "no_face": [str(s.clip.path) for s in abstained],

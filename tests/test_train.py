@@ -165,12 +165,12 @@ def test_evaluate_fit_calibration_stores_platt_parameters(tiny_dataset: Path, tm
     meta_file = model.with_suffix(".json")
     before = json.loads(meta_file.read_text())
     code = main(
-        ["evaluate", str(tiny_dataset / "manifest.csv"), "--split", "all", "--model", str(model), "--frames", "4",
+        ["evaluate", str(tiny_dataset / "manifest.csv"), "--split", "val", "--model", str(model), "--frames", "4",
          "--detector", "haar", "--cache-dir", str(cache), "--fit-calibration"]
     )  # fmt: skip
     assert code == 0
     after = json.loads(meta_file.read_text())
-    assert after["metrics"]["calibration_fit"]["clips"] == 6
+    assert after["metrics"]["calibration_fit"]["clips"] == 2
     assert after["sha256"] == before["sha256"]  # the weights are untouched
     assert load_detector(model).info.calibration_bias == pytest.approx(after["calibration_bias"])
 
@@ -219,3 +219,27 @@ def test_refit_resumes_from_finished_heads_and_cached_features(
     assert _refit(tiny_dataset, tmp_path / "a.keras", cache) == 0
     again = json.loads((tmp_path / "a.json").read_text())["metrics"]["cross_validation"]["clip_probabilities"]
     assert again == pytest.approx(first, abs=1e-5)
+
+
+def test_evaluating_a_refit_model_on_val_says_in_sample_and_refuses_to_calibrate(
+    tiny_dataset: Path, tmp_path: Path, capsys
+):
+    model, cache = tmp_path / "model.keras", tmp_path / "cache"
+    assert _refit(tiny_dataset, model, cache) == 0
+    before = model.with_suffix(".json").read_text()
+    capsys.readouterr()
+    report = tmp_path / "eval.json"
+    evaluate = ["evaluate", str(tiny_dataset / "manifest.csv"), "--split", "val", "--model", str(model),
+                "--frames", "4", "--detector", "haar", "--cache-dir", str(cache)]  # fmt: skip
+    assert main([*evaluate, "--json-out", str(report)]) == 0
+    captured = capsys.readouterr()
+    assert "IN-SAMPLE" in captured.out and "IN-SAMPLE" in captured.err
+    assert json.loads(report.read_text())["in_sample"] is True
+    assert main([*evaluate, "--fit-calibration"]) != 0
+    assert "in-sample" in capsys.readouterr().err
+    assert model.with_suffix(".json").read_text() == before  # the stored calibration is untouched
+    development = ["evaluate", str(tiny_dataset / "manifest.csv"), "--split", "val", "--frames", "4",
+                   "--model", str(tmp_path / "model_development.keras"), "--detector", "haar",
+                   "--cache-dir", str(cache), "--json-out", str(report)]  # fmt: skip
+    assert main(development) == 0
+    assert json.loads(report.read_text())["in_sample"] is False
