@@ -75,6 +75,10 @@ def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
     assert "69%" in first and "0.58-0.78" in first and "106 validation clips" in first
     untrained = ModelInfo("m", "0", "x", False, "b", 224, metrics=metrics)
     assert not any("Measured skill" in line for line in model_limits(untrained))
+    refit = {**metrics, "cross_validation": {"folds": 5, "raw": {"clips": 364, "auc": 0.712, "auc_ci95": [0.66, 0.76]}}}
+    first = model_limits(ModelInfo("m", "1", "x", True, "b", 224, metrics=refit))[0]
+    assert "71%" in first and "364 labelled clips" in first and "0.66-0.76" in first
+    assert "AUC 0.69" in first and "retrained on all of them" in first
 
 
 def test_card_images_are_taken_out_of_the_markdown_and_kept_when_present(tmp_path: Path):
