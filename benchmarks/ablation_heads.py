@@ -9,7 +9,9 @@ augmented copies, family weights) and identical seeds, heads that differ in one 
 - (a-frame / a-temporal) (a) with the certainty measured the other way: from each frame alone
   (the paper) or from each frame read in the context of its neighbours,
 and pools the frame probabilities of (a) by (b) their mean and (c) the confident strategy.
-Reports val AUC per seed and the mean. Usage:
+Reports val AUC per seed and the mean; the ensemble row averages (a)'s video probabilities
+over the seeds so far (what `--members N` ships). Features come from `train`'s cache when
+it has run with the same settings. Usage:
 
     python benchmarks/ablation_heads.py ../shared/data/manifest.csv --model models/detector.keras
 """
@@ -39,12 +41,11 @@ from pipeline.model.detector import (  # noqa: E402
 )
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings  # noqa: E402
 from pipeline.train import (  # noqa: E402
-    augmented_features,
     extract_all,
-    family_weights,
+    feature_bank,
     fit_head,
-    frozen_features,
     padded_crops,
+    run_key,
 )
 
 
@@ -66,18 +67,25 @@ def main() -> int:
     epochs, batch_size = int(recipe.get("epochs", 50)), int(recipe.get("batch_size", 32))
     learning_rate, copies = float(recipe.get("learning_rate", 1e-4)), int(recipe.get("augment_copies", 3))
     settings = Settings()
-    extracted = extract_all(load_clips(args.manifest), settings, args.cache_dir)
-    train = [e for e in extracted if e[0].split == "train"]
-    val = [e for e in extracted if e[0].split == "val"]
-    train_crops, train_masks = padded_crops([e[2] for e in train], settings.frames, model.input_size)
-    val_crops, val_masks = padded_crops([e[2] for e in val], settings.frames, model.input_size)
-    train_y = np.array([e[0].label for e in train], dtype=np.float32)
-    val_y = np.array([e[0].label for e in val], dtype=np.float32)
-    x, m, y, w = augmented_features(
-        model.encoder, train_crops, train_masks, train_y, family_weights([e[0] for e in train]), copies, seed=0
-    )
-    val_x = frozen_features(model.encoder, val_crops, val_masks)
-    del train_crops, val_crops
+    clips = load_clips(args.manifest)
+    extracted = extract_all(clips, settings, args.cache_dir)
+    extracted = [e for e in extracted if e[0].split == "train"] + [e for e in extracted if e[0].split == "val"]
+    crops, masks = padded_crops([e[2] for e in extracted], settings.frames, model.input_size)
+    labels = np.array([e[0].label for e in extracted], dtype=np.float32)
+    # The same clips, order and seed as `train`, so its cached features are read back, not recomputed.
+    seed = int(recipe.get("seed", 0))
+    key = run_key([e[1] for e in extracted], settings.extraction_key(), config.backbone, model.input_size, copies, seed)
+    bank = feature_bank(
+        model.encoder, crops, masks, labels, [e[0] for e in extracted], copies=copies, seed=seed,
+        cache_file=args.cache_dir / "features" / f"{key}.npz",
+    )  # fmt: skip
+    del crops
+    train_rows = np.array([i for i, e in enumerate(extracted) if e[0].split == "train"])
+    val_rows = np.array([i for i, e in enumerate(extracted) if e[0].split == "val"])
+    x, m, y, w = bank.training_set(train_rows)
+    val_x, val_masks = bank.clean(val_rows)
+    val_y = labels[val_rows]
+    config = replace(config, members=1)  # single heads: the seeds show their spread
 
     heads = {
         "(a) certainty attention + LSTM + temporal statistics (shipped)": config,
@@ -95,6 +103,9 @@ def main() -> int:
     )
     first = next(iter(heads))
     rows: dict[str, list[float]] = {name: [] for name in heads}
+    ensemble_row = "(a, ensemble) mean of (a)'s video probabilities over seeds 0..N"
+    rows[ensemble_row] = []
+    first_probabilities: list[np.ndarray] = []
     rows["(b) mean of (a)'s frame probabilities"] = []
     rows["(c) confident strategy on (a)'s frame probabilities"] = []
     for seed in range(args.seeds):
@@ -104,6 +115,8 @@ def main() -> int:
             out = head.predict([val_x, val_masks], verbose=0)
             rows[name].append(auc_or_none(val_y, np.asarray(out["video"]).reshape(-1)))
             if name == first:
+                first_probabilities.append(np.asarray(out["video"]).reshape(-1))
+                rows[ensemble_row].append(auc_or_none(val_y, np.mean(first_probabilities, axis=0)))
                 frame_p = np.asarray(out["frame_p"])
                 for rule, key in (("mean", "(b)"), ("confident", "(c)")):
                     pooled = np.array([aggregate(rule, frame_p[i], val_masks[i]) for i in range(len(frame_p))])

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from pipeline.aggregation import aggregate
 from pipeline.cache import cached_extract_faces
-from pipeline.calibration import calibrate, fit_platt
+from pipeline.calibration import calibrate, cross_fitted_calibration, fit_platt
 from pipeline.datasets import Clip, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
@@ -129,35 +129,19 @@ def aggregation_rows(scored: list[ScoredClip], threshold: float) -> list[tuple[s
     return rows
 
 
-CROSS_FIT_SPLITS = 20
-
-
 def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) -> list[tuple[str, Metrics]]:
-    """Calibration measured honestly: Platt scaling fitted on half of the groups, judged on the other.
-
-    The shipped calibration is fitted on all of val, so val's ECE with it is optimistic. Here val's
-    groups are halved at random (CROSS_FIT_SPLITS times); each half is calibrated with the
-    parameters fitted on the other half, and the out-of-half probabilities are averaged over splits
-    (which also mixes rankings across halves, so this row's AUC is not the model's AUC).
-    """
+    """Calibration measured honestly (`cross_fitted_calibration`): the shipped calibration is fitted
+    on all of val, so val's ECE with it is optimistic."""
     usable = [s for s in scored if s.result is not None and s.result.raw_probability_fake is not None]
     labels = np.array([s.clip.label for s in usable], dtype=float)
     if len(np.unique(labels)) < 2:
         return []
-    raw = np.array([s.result.raw_probability_fake for s in usable])
-    groups = np.array([s.clip.group for s in usable])
-    unique_groups = np.unique(groups)
-    rng = np.random.default_rng(0)
-    totals = np.zeros(len(usable))
-    for _ in range(CROSS_FIT_SPLITS):
-        half = np.isin(groups, rng.permutation(unique_groups)[: len(unique_groups) // 2])
-        for fit, judge in ((half, ~half), (~half, half)):
-            if len(np.unique(labels[fit])) < 2:
-                totals[judge] += raw[judge]  # cannot fit on one class: leave raw
-                continue
-            temperature, bias = fit_platt(labels[fit], raw[fit])
-            totals[judge] += np.array([calibrate(p, temperature, bias) for p in raw[judge]])
-    items = [(s.clip, p) for s, p in zip(usable, totals / CROSS_FIT_SPLITS, strict=True)]
+    calibrated = cross_fitted_calibration(
+        labels,
+        np.array([s.result.raw_probability_fake for s in usable]),
+        np.array([s.clip.group for s in usable]),
+    )
+    items = [(s.clip, p) for s, p in zip(usable, calibrated, strict=True)]
     return [
         ("(a) cross-fitted calibration: Platt fitted on the other half of the groups", _metrics_of(items, threshold))
     ]

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from pipeline.augment import augment_clip
 from pipeline.cache import cached_extract_faces
-from pipeline.calibration import calibrate, fit_platt
+from pipeline.calibration import calibrate, cross_fitted_calibration, fit_platt
 from pipeline.datasets import Clip, check_group_split, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.faces.detectors import create_detector
@@ -391,6 +391,9 @@ def _train_frozen(
         "by": "group (a person or a source video never straddles two folds)",
         "raw": compute_metrics(labels, out_of_fold).to_dict(),
         "calibrated": compute_metrics(labels, calibrated).to_dict(),
+        "calibrated_cross_fitted": compute_metrics(
+            labels, cross_fitted_calibration(labels, out_of_fold, np.array([c.group or str(c.path) for c in clips]))
+        ).to_dict(),
         "per_dataset_auc": {
             dataset: compute_metrics(labels[rows], out_of_fold[rows]).auc
             for dataset in sorted({c.dataset for c in clips})

@@ -159,6 +159,24 @@ def test_platt_scaling_fixes_a_model_that_leans_to_one_side():
     assert abs(fixed.mean() - labels.mean()) < 0.01 < abs(shrunk.mean() - labels.mean())
 
 
+def test_cross_fitted_calibration_never_uses_a_clips_own_group():
+    from pipeline.calibration import cross_fitted_calibration
+    from pipeline.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(2)
+    true_p = rng.uniform(0.05, 0.95, 400)
+    labels = (rng.random(400) < true_p).astype(int)
+    leaning = 1 / (1 + np.exp(-(np.log(true_p / (1 - true_p)) * 3 - 1.5)))
+    groups = np.repeat(np.arange(40), 10)
+    fitted = cross_fitted_calibration(labels, leaning, groups)
+    assert expected_calibration_error(labels, fitted) < 0.5 * expected_calibration_error(labels, leaning)
+    flipped = labels.copy()
+    flipped[groups == 7] = 1 - flipped[groups == 7]  # group 7's own labels cannot move its calibration
+    again = cross_fitted_calibration(flipped, leaning, groups)
+    np.testing.assert_allclose(again[groups == 7], fitted[groups == 7])
+    assert not np.allclose(again[groups != 7], fitted[groups != 7])
+
+
 def test_evaluate_fit_calibration_stores_platt_parameters(tiny_dataset: Path, tmp_path: Path):
     model, cache = tmp_path / "model.keras", tmp_path / "cache"
     assert _train(tiny_dataset, model, cache) == 0
@@ -190,6 +208,7 @@ def test_refit_all_ships_an_all_clip_ensemble_and_keeps_the_train_only_model(tin
     assert meta["metrics"]["trained_on_splits"] == ["train", "val"] and meta["metrics"]["train_clips"] == 6
     cv = meta["metrics"]["cross_validation"]
     assert cv["folds"] == 3 and cv["clips"] == 6 and len(cv["clip_probabilities"]) == 6
+    assert cv["calibrated_cross_fitted"]["clips"] == 6 and cv["calibrated"]["ece"] is not None
     assert meta["metrics"]["val"]["model"].startswith("development")
     assert meta["architecture"]["members"] == 2 and len(meta["metrics"]["member_histories"]) == 2
     development = out.with_name("model_development.keras")
