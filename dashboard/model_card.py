@@ -87,6 +87,10 @@ def split_card_images(markdown: str, folder: Path) -> tuple[str, list[tuple[Path
     return _IMAGE_LINK.sub(replace, markdown), images
 
 
+# Per-clip and per-epoch records: kept in the metadata for audits, too long for a table a reader scans.
+BULKY_METRICS = frozenset({"clip_probabilities", "history", "member_histories"})
+
+
 def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """Flatten the metrics dict (possibly nested by split) into (name, value) rows."""
     rows: list[tuple[str, str]] = []
@@ -94,7 +98,8 @@ def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     def walk(prefix: str, value: Any) -> None:
         if isinstance(value, dict):
             for key, inner in value.items():
-                walk(f"{prefix} · {key}" if prefix else str(key), inner)
+                if key not in BULKY_METRICS:
+                    walk(f"{prefix} · {key}" if prefix else str(key), inner)
         elif isinstance(value, float):
             rows.append((prefix, f"{value:.4f}"))
         elif isinstance(value, list):

@@ -283,11 +283,13 @@ def run_train(args: argparse.Namespace) -> int:
         "member_histories": trained.histories,
     }
 
-    def model_info(splits: list[str], platt: tuple[float, float], metrics: dict[str, object], note: str) -> ModelInfo:
+    def model_info(
+        splits: list[str], platt: tuple[float, float], metrics: dict[str, object], note: str, version: str
+    ) -> ModelInfo:
         used = [e for e in extracted if e[0].split in splits]
         return ModelInfo(
             name=f"certainty-attention-{config.backbone}",
-            version=args.version,
+            version=version,
             sha256="",
             trained=True,
             backbone=config.backbone,
@@ -312,6 +314,7 @@ def run_train(args: argparse.Namespace) -> int:
             {"val": {**val_metrics, "model": "this model"}},
             f"the development model of a --refit-all run {trained_by}: trained on the train split only, "
             "so its val metrics are held out; Platt calibration fitted on val",
+            f"{args.version}-development",
         )
         development = save_detector(trained.development_model, development_out, development)
         print(f"saved {development_out} (train split only; sha256 {development.sha256[:12]})")
@@ -329,7 +332,7 @@ def run_train(args: argparse.Namespace) -> int:
             f"trained for {args.epochs} epochs on every clip (train and val) {trained_by}; "
             "val metrics are the train-only development model's, calibration from out-of-fold predictions"
         )
-    info = save_detector(trained.model, args.out, model_info(splits, platt, metrics, note))
+    info = save_detector(trained.model, args.out, model_info(splits, platt, metrics, note, args.version))
     print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min")
     print(f"calibration: temperature {platt[0]:.3f}, bias {platt[1]:+.3f}")
     print(json.dumps(metrics, indent=1))

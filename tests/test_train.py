@@ -214,6 +214,7 @@ def test_refit_all_ships_an_all_clip_ensemble_and_keeps_the_train_only_model(tin
     development = out.with_name("model_development.keras")
     dev_meta = json.loads(development.with_suffix(".json").read_text())
     assert dev_meta["metrics"]["trained_on_splits"] == ["train"] and dev_meta["metrics"]["train_clips"] == 4
+    assert dev_meta["version"] == meta["version"] + "-development"
     shipped, held_out = load_detector(out), load_detector(development)
     assert len(shipped.attention_layers) == 2 and shipped.info.sha256 != held_out.info.sha256
 

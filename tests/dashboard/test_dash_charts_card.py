@@ -63,6 +63,8 @@ def test_broken_metadata_is_reported_not_raised(tmp_path: Path) -> None:
 def test_metric_rows_flatten_nested_metrics() -> None:
     rows = metric_rows({"val": {"auc": 0.912345, "n": 10}, "bins": [0.1, 0.2]})
     assert ("val · auc", "0.9123") in rows and ("val · n", "10") in rows and ("bins", "0.100, 0.200") in rows
+    cross = {"cross_validation": {"raw": {"auc": 0.7}, "clip_probabilities": {f"c{i}.mp4": 0.5 for i in range(364)}}}
+    assert metric_rows(cross) == [("cross_validation · raw · auc", "0.7000")]  # per-clip records stay out
 
 
 def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
