@@ -317,10 +317,26 @@ class LoadedModel:
         return self.predict_features(features, mask)
 
 
+def drop_training_state(model: keras.Model) -> None:
+    """Forget the optimizers of `model` and its sub-models before saving: Adam's moments are needed
+    only to go on training, and for an ensemble they more than doubled the shipped file."""
+    pending: list[keras.layers.Layer] = [model]
+    while pending:
+        layer = pending.pop()
+        if isinstance(layer, keras.layers.Wrapper):
+            pending.append(layer.layer)
+        if isinstance(layer, keras.Model):
+            layer.optimizer = None
+            layer.compiled = False
+            pending.extend(layer.layers)
+
+
 def save_detector(model: keras.Model, path: str | Path, info: ModelInfo) -> ModelInfo:
-    """Write the .keras file and its metadata; returns the info with the file's sha256."""
+    """Write the .keras file (weights and architecture, no optimizer state) and its metadata;
+    returns the info with the file's sha256."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    drop_training_state(model)
     model.save(path)
     info = replace(info, sha256=file_sha256(path))
     metadata_path(path).write_text(json.dumps(info.to_json_dict(), indent=2) + "\n")

@@ -215,3 +215,31 @@ def test_ensemble_head_averages_its_members_and_round_trips(tmp_path: Path):
     loaded.set_attention_temperature(0.05)  # the Attention lab's slider reaches every member
     assert all(layer.temperature == 0.05 for layer in loaded.attention_layers)
     assert loaded.predict_features(features[0], mask[0]).attention.max() > out.attention.max()
+
+
+def test_saved_file_carries_no_optimizer_state(tmp_path: Path):
+    import io
+    import zipfile
+    from dataclasses import replace
+
+    import h5py
+
+    from pipeline.frozen_training import fit_head
+    from pipeline.model.detector import head_members
+
+    model = build_detector(replace(TINY, members=2), seed=0)
+    loaded = LoadedModel(model, ModelInfo("t", "1", "", True, "tiny_cnn", 64))
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(4, 3, loaded.feature_dim)).astype(np.float32)
+    masks, labels = np.ones((4, 3), np.float32), np.array([0, 1, 0, 1], np.float32)
+    for member in head_members(loaded.head):
+        fit_head(member, features, masks, labels, np.ones(4, np.float32), epochs=1, batch_size=2, learning_rate=1e-3)
+    before = loaded.predict_features(features[0], masks[0]).video_probability
+    save_detector(model, tmp_path / "m.keras", loaded.info)
+    with zipfile.ZipFile(tmp_path / "m.keras") as archive:
+        config = archive.read("config.json").decode()
+        names: list[str] = []
+        h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r").visit(names.append)
+    assert '"optimizer"' not in config and not any("optimizer" in name for name in names)
+    again = load_detector(tmp_path / "m.keras")
+    assert again.predict_features(features[0], masks[0]).video_probability == pytest.approx(before, abs=1e-6)
