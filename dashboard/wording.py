@@ -76,8 +76,8 @@ def measured_skill(info: ModelInfo) -> str | None:
             f"ranked a held-out fake above a held-out real {100 * cross['auc']:.0f}% of the time "
             f"(AUC {cross['auc']:.2f}{_interval(cross)}; 50% is a coin flip)"
             + (
-                f"; on {val_metrics.get('clips', '?')} validation clips, mostly from generators absent from its "
-                f"training split, AUC {val_metrics['auc']:.2f}{_interval(val_metrics)}"
+                f"; trained without the {val_metrics.get('clips', '?')} validation clips, whose generators are "
+                f"mostly absent from the rest, it scored AUC {val_metrics['auc']:.2f}{_interval(val_metrics)} on them"
                 if val_metrics.get("auc") is not None
                 else ""
             )

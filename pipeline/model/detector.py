@@ -38,6 +38,7 @@ OUTPUT_NAMES = ("video", "frame_p", "certainty", "attention")
 UNTRAINED_SEED = 1234
 MEMBER_PREFIX = "member_"
 ENCODE_BUCKET = 8
+HEAD_BUCKET = 32
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ class LoadedModel:
         self.head: keras.Model = model.get_layer(SEQUENCE_HEAD)
         self.input_size = int(self.encoder.input.shape[1])
         self.feature_dim = int(self.encoder.output.shape[-1])
+        self._traced_temperature = self.attention_temperature
 
     @property
     def attention_layers(self) -> list[CertaintyAttention]:
@@ -298,13 +300,27 @@ class LoadedModel:
         return np.concatenate([np.asarray(part, dtype=np.float32) for part in parts])[:count]
 
     def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
-        """Run the head on (T, D) features (zeros where mask is 0)."""
-        outputs = self.head([features[None].astype(np.float32), mask[None].astype(np.float32)], training=False)
+        """Run the head on (T, D) features (zeros where mask is 0).
+
+        At the model's own attention temperature the head runs as a traced graph (8 ms
+        instead of 90 ms per head on a CPU), on frames padded with masked-out ones to a
+        multiple of HEAD_BUCKET so that few graphs are traced; masked frames change nothing.
+        At any other temperature (the Attention lab) it runs eagerly, because a traced graph
+        keeps the temperature it was traced with.
+        """
+        frames = len(mask)
+        if self.attention_temperature == self._traced_temperature:
+            padded = -(-frames // HEAD_BUCKET) * HEAD_BUCKET
+            features = np.concatenate([features, np.zeros((padded - frames, features.shape[1]), features.dtype)])
+            mask = np.concatenate([mask, np.zeros(padded - frames, mask.dtype)])
+            outputs = self.head.predict_on_batch([features[None].astype(np.float32), mask[None].astype(np.float32)])
+        else:
+            outputs = self.head([features[None].astype(np.float32), mask[None].astype(np.float32)], training=False)
         return ModelOutput(
             video_probability=float(np.asarray(outputs["video"]).reshape(-1)[0]),
-            frame_probability=np.asarray(outputs["frame_p"])[0].astype(np.float64),
-            certainty=np.asarray(outputs["certainty"])[0].astype(np.float64),
-            attention=np.asarray(outputs["attention"])[0].astype(np.float64),
+            frame_probability=np.asarray(outputs["frame_p"])[0, :frames].astype(np.float64),
+            certainty=np.asarray(outputs["certainty"])[0, :frames].astype(np.float64),
+            attention=np.asarray(outputs["attention"])[0, :frames].astype(np.float64),
         )
 
     def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput:

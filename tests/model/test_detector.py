@@ -243,3 +243,27 @@ def test_saved_file_carries_no_optimizer_state(tmp_path: Path):
     assert '"optimizer"' not in config and not any("optimizer" in name for name in names)
     again = load_detector(tmp_path / "m.keras")
     assert again.predict_features(features[0], masks[0]).video_probability == pytest.approx(before, abs=1e-6)
+
+
+def test_traced_padded_head_matches_the_eager_head_and_the_lab_temperature_still_applies():
+    from dataclasses import replace
+
+    model = build_detector(replace(TINY, members=2), seed=0)
+    loaded = LoadedModel(model, ModelInfo("t", "1", "", True, "tiny_cnn", 64))
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(20, loaded.feature_dim)).astype(np.float32)
+    mask = (rng.random(20) > 0.3).astype(np.float32)
+    features[mask == 0] = 0
+    eager = {k: np.asarray(v)[0] for k, v in loaded.head([features[None], mask[None]], training=False).items()}
+    traced = loaded.predict_features(features, mask)  # padded to 32 frames, traced graph
+    assert traced.attention.shape == (20,)
+    assert traced.video_probability == pytest.approx(float(eager["video"]), abs=1e-5)
+    np.testing.assert_allclose(traced.attention, eager["attention"], atol=1e-5)
+    np.testing.assert_allclose(traced.frame_probability, eager["frame_p"], atol=1e-5)
+    original = loaded.attention_temperature
+    loaded.set_attention_temperature(0.02)
+    sharp = loaded.predict_features(features, mask)
+    assert sharp.attention.max() > traced.attention.max() + 1e-3  # not the graph traced at 0.2
+    loaded.set_attention_temperature(original)
+    again = loaded.predict_features(features, mask)
+    np.testing.assert_allclose(again.attention, traced.attention, atol=1e-6)
