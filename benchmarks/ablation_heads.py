@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 
 from pipeline.aggregation import aggregate  # noqa: E402
 from pipeline.datasets import load_clips  # noqa: E402
+from pipeline.frozen_training import feature_bank, fit_head, run_key  # noqa: E402
 from pipeline.metrics import auc_or_none  # noqa: E402
 from pipeline.model.detector import (  # noqa: E402
     build_sequence_head,
@@ -40,13 +41,7 @@ from pipeline.model.detector import (  # noqa: E402
     load_detector,
 )
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings  # noqa: E402
-from pipeline.train import (  # noqa: E402
-    extract_all,
-    feature_bank,
-    fit_head,
-    padded_crops,
-    run_key,
-)
+from pipeline.train import extract_all, padded_crops  # noqa: E402
 
 
 def main() -> int:

@@ -63,32 +63,6 @@ def family_weights(clips: Sequence[Clip]) -> np.ndarray:
     return weights / weights.sum()
 
 
-def augmented_features(
-    encoder: keras.Model,
-    crops: np.ndarray,
-    masks: np.ndarray,
-    labels: np.ndarray,
-    clip_weights: np.ndarray,
-    copies: int,
-    seed: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Frozen features of the clean clips plus `copies` augmented versions of each.
-
-    Returns features, masks, labels and per-sequence sample weights (family balance,
-    scaled to a mean of 1). Each copy degrades a clip with one random augmentation, so
-    the head cannot rely on JPEG quality, sharpness or colour to tell real from fake.
-    """
-    stack = feature_stack(encoder, crops, masks, copies, seed)
-    repeats = copies + 1
-    weights = np.tile(clip_weights, repeats)
-    return (
-        stack.reshape(-1, *stack.shape[2:]),
-        np.tile(masks, (repeats, 1)),
-        np.tile(labels, repeats),
-        (weights / weights.mean()).astype(np.float32),
-    )
-
-
 def feature_stack(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, copies: int, seed: int) -> np.ndarray:
     """(copies + 1, clips, T, D): the clean clips' features, then one array per augmented copy."""
     rng = np.random.default_rng(seed)

@@ -28,14 +28,11 @@ from pipeline.datasets import Clip, check_group_split, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.faces.detectors import create_detector
 from pipeline.faces.track import to_model_input
-from pipeline.frozen_training import (  # noqa: F401 (re-exported: the ablation and tests import them from here)
-    FeatureBank,
+from pipeline.frozen_training import (
     HeadRecipe,
     adapt_normalisation,
-    augmented_features,
     family_weights,
     feature_bank,
-    fit_head,
     frozen_features,
     group_folds,
     run_key,

@@ -75,7 +75,7 @@ def test_end_to_end_fine_tuning_with_augmentation(tiny_dataset: Path, tmp_path: 
 
 def test_family_weights_balance_labels_and_generators():
     from pipeline.datasets import Clip
-    from pipeline.train import family_weights
+    from pipeline.frozen_training import family_weights
 
     clips = [Clip(Path(f"{i}"), 1, "train", str(i), "A") for i in range(6)]
     clips += [Clip(Path("b"), 1, "train", "b", "B")]
@@ -123,24 +123,31 @@ def test_evaluate_reports_metrics_ablation_robustness_and_reliability(tiny_datas
     assert diagram.read_bytes()[:4] == b"\x89PNG"
 
 
-def test_augmented_copies_keep_labels_masks_and_family_balance():
+def test_augmented_copies_keep_labels_masks_and_family_balance(tmp_path: Path):
     import keras
 
-    from pipeline.train import augmented_features
+    from pipeline.datasets import Clip
+    from pipeline.frozen_training import feature_bank
 
     crop = keras.Input((8, 8, 3))
     encoder = keras.Model(crop, keras.layers.GlobalAveragePooling2D()(crop))
     crops = np.random.default_rng(0).integers(0, 255, (3, 4, 8, 8, 3), dtype=np.uint8)
     masks = np.array([[1, 1, 0, 1], [1, 1, 1, 1], [0, 1, 1, 1]], dtype=np.float32)
     labels = np.array([0, 1, 1], dtype=np.float32)
-    weights = np.array([0.5, 0.25, 0.25])
-    x, m, y, w = augmented_features(encoder, crops, masks, labels, weights, copies=2, seed=0)
+    clips = [
+        Clip(Path(f"c{i}.mp4"), int(y), "train", f"g{i}", "m" if y else "original", "d") for i, y in enumerate(labels)
+    ]
+    cache = tmp_path / "features.npz"
+    bank = feature_bank(encoder, crops, masks, labels, clips, copies=2, seed=0, cache_file=cache)
+    x, m, y, w = bank.training_set(np.arange(3))
     assert x.shape == (9, 4, 3) and m.shape == (9, 4)
     np.testing.assert_array_equal(y, np.tile(labels, 3))
     np.testing.assert_array_equal(m[3:6], masks)
     assert np.all(x[m == 0] == 0)  # no features for frames without a face
-    assert w.mean() == pytest.approx(1.0) and w[0] == pytest.approx(2 * w[1])
+    assert w.mean() == pytest.approx(1.0) and w[0] == pytest.approx(2 * w[1])  # one real weighs two fakes
     assert not np.allclose(x[:3], x[3:6])  # the copies really are degraded
+    again = feature_bank(encoder, crops * 0, masks, labels, clips, copies=2, seed=0, cache_file=cache)
+    np.testing.assert_array_equal(again.features, bank.features)  # read back from the cache, not recomputed
 
 
 def test_platt_scaling_fixes_a_model_that_leans_to_one_side():

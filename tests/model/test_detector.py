@@ -119,8 +119,8 @@ def test_attention_pooling_gives_weighted_mean_and_spread():
 
 
 def test_feature_normalisation_is_stored_in_the_model_file(tmp_path: Path):
+    from pipeline.frozen_training import adapt_normalisation
     from pipeline.model.detector import build_sequence_head
-    from pipeline.train import adapt_normalisation
 
     head = build_sequence_head(3, TINY)
     features = np.random.default_rng(0).normal(50.0, 4.0, (4, 5, 3)).astype(np.float32)
