@@ -234,11 +234,16 @@ def video_probabilities(head: keras.Model, features: np.ndarray, masks: np.ndarr
     return np.asarray(head.predict([features, masks], verbose=0, batch_size=128)["video"], dtype=float).reshape(-1)
 
 
+def clip_groups(clips: Sequence[Clip]) -> np.ndarray:
+    """Each clip's group (a person or a source video); a clip without one is its own group."""
+    return np.array([c.group or str(c.path) for c in clips])
+
+
 def group_folds(clips: Sequence[Clip], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train rows, test rows) per fold; a group (a person or a source video) never straddles two."""
     from sklearn.model_selection import GroupKFold
 
-    groups = np.array([c.group or str(c.path) for c in clips])
+    groups = clip_groups(clips)
     folds = min(folds, len(np.unique(groups)))
     if folds < 2:
         raise ValueError("cross-validation needs at least two groups")

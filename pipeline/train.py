@@ -31,6 +31,7 @@ from pipeline.faces.track import to_model_input
 from pipeline.frozen_training import (
     HeadRecipe,
     adapt_normalisation,
+    clip_groups,
     family_weights,
     feature_bank,
     frozen_features,
@@ -40,7 +41,7 @@ from pipeline.frozen_training import (
     training_targets,
     video_probabilities,
 )
-from pipeline.metrics import compute_metrics
+from pipeline.metrics import auc_or_none, compute_metrics
 from pipeline.model.backbones import BACKBONES
 from pipeline.model.detector import (
     SEQUENCE_HEAD,
@@ -385,6 +386,7 @@ def _train_frozen(
     train_members(head, bank, all_rows, recipe, tag="final", checkpoints=checkpoints)
     platt = fit_platt(labels, out_of_fold)
     calibrated = np.array([calibrate(p, *platt) for p in out_of_fold])
+    datasets = np.array([c.dataset for c in clips])
     cross_validation = {
         "folds": len(folds),
         "clips": len(clips),
@@ -392,12 +394,12 @@ def _train_frozen(
         "raw": compute_metrics(labels, out_of_fold).to_dict(),
         "calibrated": compute_metrics(labels, calibrated).to_dict(),
         "calibrated_cross_fitted": compute_metrics(
-            labels, cross_fitted_calibration(labels, out_of_fold, np.array([c.group or str(c.path) for c in clips]))
+            labels, cross_fitted_calibration(labels, out_of_fold, clip_groups(clips))
         ).to_dict(),
         "per_dataset_auc": {
-            dataset: compute_metrics(labels[rows], out_of_fold[rows]).auc
-            for dataset in sorted({c.dataset for c in clips})
-            if len(np.unique(labels[rows := np.array([i for i, c in enumerate(clips) if c.dataset == dataset])])) == 2
+            dataset: auc
+            for dataset in sorted(set(datasets))
+            if (auc := auc_or_none(labels[datasets == dataset], out_of_fold[datasets == dataset])) is not None
         },
         "clip_probabilities": {c.path.name: round(float(p), 5) for c, p in zip(clips, out_of_fold, strict=True)},
     }

@@ -311,9 +311,10 @@ class LoadedModel:
         frames = len(mask)
         if self.attention_temperature == self._traced_temperature:
             padded = -(-frames // HEAD_BUCKET) * HEAD_BUCKET
-            features = np.concatenate([features, np.zeros((padded - frames, features.shape[1]), features.dtype)])
-            mask = np.concatenate([mask, np.zeros(padded - frames, mask.dtype)])
-            outputs = self.head.predict_on_batch([features[None].astype(np.float32), mask[None].astype(np.float32)])
+            padded_features = np.zeros((1, padded, features.shape[1]), np.float32)
+            padded_mask = np.zeros((1, padded), np.float32)
+            padded_features[0, :frames], padded_mask[0, :frames] = features, mask
+            outputs = self.head.predict_on_batch([padded_features, padded_mask])
         else:
             outputs = self.head([features[None].astype(np.float32), mask[None].astype(np.float32)], training=False)
         return ModelOutput(
