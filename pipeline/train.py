@@ -14,7 +14,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -29,6 +29,7 @@ from pipeline.errors import DataError, PipelineError
 from pipeline.faces.detectors import create_detector
 from pipeline.faces.track import to_model_input
 from pipeline.frozen_training import (
+    FeatureBank,
     HeadRecipe,
     adapt_normalisation,
     clip_groups,
@@ -96,7 +97,18 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         help="frozen backbone: after measuring the recipe on val, ship a model retrained on every clip "
         "(train and val), calibrated on out-of-fold predictions; the train-only model is kept beside it",
     )
-    parser.add_argument("--folds", type=int, default=5, help="group folds for --refit-all's calibration")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="group folds for --refit-all's calibration (0: calibrate on the development model's val predictions)",
+    )
+    parser.add_argument(
+        "--development-backbone",
+        choices=sorted(BACKBONES),
+        help="with --refit-all: the backbone of the train-only model (default: --backbone). For a backbone "
+        "fine-tuned on every clip, give its train-split twin here, so val stays held out",
+    )
     parser.add_argument(
         "--development-out",
         type=Path,
@@ -243,6 +255,12 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"clips with faces: train {len(train)}, val {len(val)}", file=sys.stderr)
     if args.refit_all and not val:
         raise DataError("--refit-all needs val clips to measure the recipe on first")
+    if args.development_backbone not in (None, args.backbone) and args.folds >= 2:
+        raise DataError(
+            "a backbone fine-tuned on every clip has seen every fold, so cross-validating heads on it "
+            "is optimistic: with --development-backbone use --folds 0 (calibration from the "
+            "development model's held-out val predictions)"
+        )
 
     if args.fine_tune_layers <= 0:
         trained = _train_frozen(args, config, settings, train + val)
@@ -276,30 +294,36 @@ def run_train(args: argparse.Namespace) -> int:
             "members": config.members,
             "refit_all": bool(args.refit_all),
             "folds": args.folds if args.refit_all else None,
+            "development_backbone": args.development_backbone if args.refit_all else None,
         },
         "history": trained.histories[0] if trained.histories else {},
         "member_histories": trained.histories,
     }
 
     def model_info(
-        splits: list[str], platt: tuple[float, float], metrics: dict[str, object], note: str, version: str
+        splits: list[str],
+        platt: tuple[float, float],
+        metrics: dict[str, object],
+        note: str,
+        version: str,
+        backbone: str = config.backbone,
     ) -> ModelInfo:
         used = [e for e in extracted if e[0].split in splits]
         return ModelInfo(
-            name=f"certainty-attention-{config.backbone}",
+            name=f"certainty-attention-{backbone}",
             version=version,
             sha256="",
             trained=True,
-            backbone=config.backbone,
+            backbone=backbone,
             input_size=config.input_size,
             threshold=DEFAULT_THRESHOLD,
             calibration_temperature=platt[0],
             calibration_bias=platt[1],
             created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             training_data_sha256=hashlib.sha256("".join(sorted(e[1] for e in used)).encode()).hexdigest(),
-            weights_source=BACKBONES[config.backbone].weights_source,
+            weights_source=BACKBONES[backbone].weights_source,
             metrics={**common, **metrics, "train_clips": len(used), "trained_on_splits": splits},
-            architecture=asdict(config),
+            architecture=asdict(replace(config, backbone=backbone)),
             notes=note,
         )
 
@@ -313,6 +337,7 @@ def run_train(args: argparse.Namespace) -> int:
             f"the development model of a --refit-all run {trained_by}: trained on the train split only, "
             "so its val metrics are held out; Platt calibration fitted on val",
             f"{args.version}-development",
+            backbone=args.development_backbone or config.backbone,
         )
         development = save_detector(trained.development_model, development_out, development)
         print(f"saved {development_out} (train split only; sha256 {development.sha256[:12]})")
@@ -326,9 +351,12 @@ def run_train(args: argparse.Namespace) -> int:
             "val": {**val_metrics, "model": "development (the same recipe trained on the train split only)"},
             "cross_validation": trained.cross_validation,
         }
+        calibrated_on = (
+            "out-of-fold predictions" if trained.cross_validation else "the development model's val predictions"
+        )
         note = (
             f"trained for {args.epochs} epochs on every clip (train and val) {trained_by}; "
-            "val metrics are the train-only development model's, calibration from out-of-fold predictions"
+            f"val metrics are the train-only development model's, calibration from {calibrated_on}"
         )
     info = save_detector(trained.model, args.out, model_info(splits, platt, metrics, note, args.version))
     print(f"saved {args.out} (sha256 {info.sha256[:12]}) in {minutes:.1f} min")
@@ -341,24 +369,31 @@ def _train_frozen(
     args: argparse.Namespace, config: ModelConfig, settings: Settings, extracted: list[tuple[Clip, str, FaceExtraction]]
 ) -> TrainedHeads:
     """Frozen backbone: features once, then every head (members, folds, refit) on them."""
-    model = build_detector(config, seed=args.seed)
-    encoder = model.get_layer("frame_features").layer
-    encoder.trainable = False
-    head = model.get_layer(SEQUENCE_HEAD)
-    feature_dim = int(encoder.output.shape[-1])
     clips = [e[0] for e in extracted]
     crops, masks = padded_crops([e[2] for e in extracted], settings.frames, config.input_size)
     labels = np.array([c.label for c in clips], dtype=np.float32)
     copies = 0 if args.no_augment else args.augment_copies
     shas = [e[1] for e in extracted]
-    features_key = run_key(shas, settings.extraction_key(), config.backbone, config.input_size, copies, args.seed)
-    bank = feature_bank(
-        encoder, crops, masks, labels, clips, copies=copies, seed=args.seed,
-        cache_file=args.cache_dir / "features" / f"{features_key}.npz",
-    )  # fmt: skip
+
+    def frozen(backbone: str) -> tuple[keras.Model, keras.Model, FeatureBank, str]:
+        """(detector, its frozen encoder, the encoder's feature bank, the bank's key) for one backbone."""
+        detector = build_detector(replace(config, backbone=backbone), seed=args.seed)
+        encoder = detector.get_layer("frame_features").layer
+        encoder.trainable = False
+        key = run_key(shas, settings.extraction_key(), backbone, config.input_size, copies, args.seed)
+        bank = feature_bank(
+            encoder, crops, masks, labels, clips, copies=copies, seed=args.seed,
+            cache_file=args.cache_dir / "features" / f"{key}.npz",
+        )  # fmt: skip
+        return detector, encoder, bank, key
+
+    model, encoder, bank, features_key = frozen(config.backbone)
+    head = model.get_layer(SEQUENCE_HEAD)
+    feature_dim = int(encoder.output.shape[-1])
     recipe = HeadRecipe(args.epochs, args.batch_size, args.lr, args.seed)
     checkpoints = args.cache_dir / "train_backup" / args.out.stem / run_key(features_key, asdict(config), recipe,
-                                                                          args.refit_all, args.folds)  # fmt: skip
+                                                                          args.refit_all, args.folds,
+                                                                          args.development_backbone)  # fmt: skip
     checkpoints.mkdir(parents=True, exist_ok=True)
     train_rows = np.array([i for i, c in enumerate(clips) if c.split == "train"])
     val_rows = np.array([i for i, c in enumerate(clips) if c.split == "val"], dtype=int)
@@ -372,11 +407,20 @@ def _train_frozen(
                                   validation_rows=val_rows, validation_freq=args.validation_freq)  # fmt: skip
         return TrainedHeads(model, video_probabilities(head, *bank.clean(val_rows)), histories)
 
+    development_encoder, development_bank = encoder, bank
+    if args.development_backbone not in (None, config.backbone):
+        _, development_encoder, development_bank, _ = frozen(args.development_backbone)
     development_head = new_head(1000)
-    histories = train_members(development_head, bank, train_rows, recipe, tag="development", checkpoints=checkpoints,
-                              validation_rows=val_rows, validation_freq=args.validation_freq)  # fmt: skip
-    val_p = video_probabilities(development_head, *bank.clean(val_rows))
+    histories = train_members(development_head, development_bank, train_rows, recipe, tag="development",
+                              checkpoints=checkpoints, validation_rows=val_rows,
+                              validation_freq=args.validation_freq)  # fmt: skip
+    val_p = video_probabilities(development_head, *development_bank.clean(val_rows))
+    development_model = assemble_detector(development_encoder, development_head)
     all_rows = np.arange(len(clips))
+    if args.folds < 2:
+        train_members(head, bank, all_rows, recipe, tag="final", checkpoints=checkpoints)
+        platt = fit_platt(labels[val_rows], val_p)
+        return TrainedHeads(model, val_p, histories, development_model=development_model, calibration=platt)
     out_of_fold = np.zeros(len(clips))
     folds = group_folds(clips, args.folds)
     for fold, (fit_rows, test_rows) in enumerate(folds):
@@ -408,7 +452,7 @@ def _train_frozen(
         val_p,
         histories,
         cross_validation=cross_validation,
-        development_model=assemble_detector(encoder, development_head),
+        development_model=development_model,
         calibration=platt,
     )
 

@@ -248,6 +248,35 @@ def test_refit_resumes_from_finished_heads_and_cached_features(
     assert again == pytest.approx(first, abs=1e-5)
 
 
+def test_a_development_backbone_keeps_val_held_out_and_calibrates_the_refit_model(
+    tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    from pipeline.model import backbones
+
+    # A stand-in for a backbone fine-tuned on the train split only.
+    twin = backbones.Backbone("tiny_cnn_twin", backbones.BACKBONES["tiny_cnn"].build, "test twin")
+    monkeypatch.setitem(backbones.BACKBONES, "tiny_cnn_twin", twin)
+    out = tmp_path / "model.keras"
+    command = ["train", str(tiny_dataset / "manifest.csv"), "--backbone", "tiny_cnn", "--epochs", "1",
+               "--batch-size", "4", "--frames", "4", "--detector", "haar", "--cache-dir", str(tmp_path / "cache"),
+               "--out", str(out), "--refit-all", "--augment-copies", "1",
+               "--development-backbone", "tiny_cnn_twin"]  # fmt: skip
+    # Cross-validating heads on a backbone that saw every fold would be optimistic: refused.
+    assert main([*command, "--folds", "3"]) != 0
+    assert "--folds 0" in capsys.readouterr().err and not out.exists()
+    assert main([*command, "--folds", "0"]) == 0
+    shipped = json.loads(out.with_suffix(".json").read_text())
+    development = json.loads(out.with_name("model_development.json").read_text())
+    assert shipped["backbone"] == "tiny_cnn" and development["backbone"] == "tiny_cnn_twin"
+    assert development["architecture"]["backbone"] == "tiny_cnn_twin"
+    assert shipped["metrics"]["cross_validation"] is None
+    assert "development model's val predictions" in shipped["notes"]
+    # Both carry the Platt fit on the development model's held-out val predictions.
+    assert shipped["calibration_temperature"] == pytest.approx(development["calibration_temperature"])
+    assert shipped["calibration_bias"] == pytest.approx(development["calibration_bias"])
+    assert load_detector(out.with_name("model_development.keras")).info.backbone == "tiny_cnn_twin"
+
+
 def test_evaluating_a_refit_model_on_val_says_in_sample_and_refuses_to_calibrate(
     tiny_dataset: Path, tmp_path: Path, capsys
 ):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import keras
 
@@ -53,8 +54,48 @@ def _mobilenet_v2_mid(size: int, pretrained: bool) -> keras.Model:
     from pipeline.model.mobilenet_v2 import build_mobilenet_v2
 
     full = build_mobilenet_v2((size, size, 3), include_top=False, weights="imagenet_offline" if pretrained else None)
+    return mid_level(full, "mobilenet_v2_mid")
+
+
+def mid_level(full: keras.Model, name: str) -> keras.Model:
+    """A MobileNetV2 cut at block 14's expansion and average-pooled (576 features)."""
     pooled = keras.layers.GlobalAveragePooling2D(name="mid_pool")(full.get_layer(MID_LAYER).output)
-    return keras.Model(full.input, pooled, name="mobilenet_v2_mid")
+    return keras.Model(full.input, pooled, name=name)
+
+
+def _finetuned_mid(name: str, weights_file: str) -> Callable[[int, bool], keras.Model]:
+    """A mid-level MobileNetV2 whose weights were fine-tuned on face crops and imported
+    by tools/import_finetuned_backbone.py (committed under models/backbones/)."""
+
+    def build(size: int, pretrained: bool) -> keras.Model:
+        from pipeline.model.mobilenet_v2 import build_mobilenet_v2
+
+        model = mid_level(build_mobilenet_v2((size, size, 3), include_top=False, weights=None), name)
+        if pretrained:
+            path = FINETUNED_DIR / weights_file
+            if not path.is_file():
+                raise FileNotFoundError(
+                    f"fine-tuned backbone weights not found at {path}: see models/backbones/README.md"
+                )
+            model.load_weights(path)
+        return model
+
+    return build
+
+
+FINETUNED_DIR = Path(__file__).resolve().parents[2] / "models" / "backbones"
+FINETUNE_SOURCE = (
+    "MobileNetV2 cut at block 14 (as mobilenet_v2_mid), then fine-tuned end to end as a frame "
+    "classifier on face crops of ../shared/data (research-only datasets) by "
+    "tools/finetune_backbone_torch.py on a GPU, starting from the ImageNet weights; "
+    "recipe and measurements in models/backbones/README.md"
+)
+register_backbone("mobilenet_v2_mid_ft", f"{FINETUNE_SOURCE}; fine-tuned on every clip (train and val)")(
+    _finetuned_mid("mobilenet_v2_mid_ft", "mobilenet_v2_mid_ft.weights.h5")
+)
+register_backbone("mobilenet_v2_mid_ft_train", f"{FINETUNE_SOURCE}; fine-tuned on the train split only")(
+    _finetuned_mid("mobilenet_v2_mid_ft_train", "mobilenet_v2_mid_ft_train.weights.h5")
+)
 
 
 @register_backbone(

@@ -158,6 +158,21 @@ def test_mid_level_backbone_gives_576_features_from_the_imagenet_weights():
     )
 
 
+@pytest.mark.parametrize("name", ["mobilenet_v2_mid_ft", "mobilenet_v2_mid_ft_train"])
+def test_fine_tuned_backbones_load_their_committed_weights(name: str):
+    from pipeline.model.backbones import build_backbone
+
+    tuned = build_backbone(name, 64)
+    imagenet = build_backbone("mobilenet_v2_mid", 64)
+    random = build_backbone(name, 64, pretrained=False)
+    assert tuned.output.shape[-1] == 576 and tuned.name == name
+    conv = "block3_expand_conv"
+    # Fine-tuning moved the weights away from ImageNet's, and loading replaced the random ones.
+    difference = np.abs(tuned.get_layer(conv).get_weights()[0] - imagenet.get_layer(conv).get_weights()[0])
+    assert 0 < difference.mean() < np.abs(imagenet.get_layer(conv).get_weights()[0]).mean()
+    assert not np.allclose(tuned.get_layer(conv).get_weights()[0], random.get_layer(conv).get_weights()[0])
+
+
 def test_temporal_certainty_reads_each_frame_in_context_and_round_trips(tmp_path: Path):
     import keras
 
