@@ -151,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=Recipe.epochs)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=min(12, os.cpu_count() or 1))
+    parser.add_argument("--seed", type=int, default=Recipe.seed)
     parser.add_argument("--every", type=int, default=1, help="keep every n-th clip (smoke runs)")
     parser.add_argument("--stages", default="check,probe,dev,final,cv")
     args = parser.parse_args(argv)
-    recipe = Recipe(epochs=args.epochs)
+    recipe = Recipe(epochs=args.epochs, seed=args.seed)
     stages = set(args.stages.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -251,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         return np.flatnonzero(np.isin(bundle.crop_clip, clip_rows))
 
     def probe_auc(train_feats, train_rows, test_feats, test_rows, test_clips) -> float | None:
+        scores = probe_scores(train_feats, train_rows, test_feats, test_rows, test_clips)
+        return auc(bundle.label[test_clips], scores)
+
+    def probe_scores(train_feats, train_rows, test_feats, test_rows, test_clips) -> np.ndarray:
         """Logistic regression on crop features, family-weighted, scored as clip means."""
         clip_w = dict(
             zip(
@@ -264,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         lr = LogisticRegression(C=0.1, max_iter=2000)
         lr.fit((train_feats - mu) / sd, bundle.label[bundle.crop_clip[train_rows]], sample_weight=w * len(w))
         p = lr.predict_proba((test_feats - mu) / sd)[:, 1]
-        return auc(bundle.label[test_clips], clip_means(p, bundle.crop_clip[test_rows], test_clips))
+        return clip_means(p, bundle.crop_clip[test_rows], test_clips)
 
     def fine_tune(train_clips: np.ndarray, tag: str, eval_clips: np.ndarray | None = None) -> FrameClassifier:
         torch.manual_seed(recipe.seed)
@@ -353,6 +358,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         save_report()
         log(f"probe on frozen ImageNet features: val AUC {report['probe_imagenet_val_auc']}")
+        if "cv" in stages or "probecv" in stages:
+            oof = np.full(len(clips), np.nan)
+            for fit, test in GroupKFold(args.folds).split(clips, groups=bundle.group):
+                fit_rows, test_rows = crop_rows(clips[fit]), crop_rows(clips[test])
+                scores = probe_scores(feats[fit_rows], fit_rows, feats[test_rows], test_rows, clips[test])
+                oof[test] = scores
+            report["probe_imagenet_cv_auc"] = auc(bundle.label, oof)
+            save_report()
+            log(f"probe on frozen ImageNet features: group {args.folds}-fold AUC {report['probe_imagenet_cv_auc']}")
 
     if "dev" in stages:
         t0 = time.time()
