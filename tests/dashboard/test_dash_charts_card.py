@@ -81,6 +81,11 @@ def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
     first = model_limits(ModelInfo("m", "1", "x", True, "b", 224, metrics=refit))[0]
     assert "71%" in first and "364 labelled clips" in first and "0.66-0.76" in first
     assert "AUC 0.69" in first and "retrained on all of them" in first
+    # Retrained on every clip without cross-validation: val speaks for the recipe, not this model.
+    no_cv = {**metrics, "trained_on_splits": ["train", "val"], "cross_validation": None}
+    first = model_limits(ModelInfo("m", "1", "x", True, "b", 224, metrics=no_cv))[0]
+    assert "trained without the 106 validation clips" in first and "69%" in first
+    assert "retrained on all of them" in first
 
 
 def test_card_images_are_taken_out_of_the_markdown_and_kept_when_present(tmp_path: Path):
