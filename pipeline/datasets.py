@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from pipeline.errors import DataError
 
@@ -23,6 +26,17 @@ class Clip:
     group: str
     method: str = ""
     dataset: str = ""
+
+
+def family_weights(clips: Sequence[Clip]) -> np.ndarray:
+    """Sampling weights: fakes and reals weigh the same in total, and so does every
+    generator family within the fakes and every dataset within the reals, so the many
+    clips of one family cannot drown the rare ones."""
+    keys = [(c.label, c.method if c.label else c.dataset) for c in clips]
+    families_per_label = {label: {k for k in keys if k[0] == label} for label in (0, 1)}
+    counts = {k: keys.count(k) for k in set(keys)}
+    weights = np.array([1.0 / (counts[k] * len(families_per_label[k[0]])) for k in keys])
+    return weights / weights.sum()
 
 
 def _split_for_group(group: str, val_fraction: float) -> str:

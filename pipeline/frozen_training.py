@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.augment import augment_clip
-from pipeline.datasets import Clip
+from pipeline.datasets import Clip, family_weights
 from pipeline.faces.track import to_model_input
 from pipeline.model.detector import compile_detector, head_members
 
@@ -50,17 +50,6 @@ def frozen_features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, 
         rows = picked[start : start + batch]
         features[rows] = np.asarray(encoder(to_model_input(flat_crops[rows]), training=False))
     return features.reshape(n, t, -1)
-
-
-def family_weights(clips: Sequence[Clip]) -> np.ndarray:
-    """Sampling weights: fakes and reals weigh the same in total, and so does every
-    generator family within the fakes and every dataset within the reals, so the many
-    clips of one family cannot drown the rare ones."""
-    keys = [(c.label, c.method if c.label else c.dataset) for c in clips]
-    families_per_label = {label: {k for k in keys if k[0] == label} for label in (0, 1)}
-    counts = {k: keys.count(k) for k in set(keys)}
-    weights = np.array([1.0 / (counts[k] * len(families_per_label[k[0]])) for k in keys])
-    return weights / weights.sum()
 
 
 def feature_stack(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, copies: int, seed: int) -> np.ndarray:

@@ -24,7 +24,7 @@ from tqdm import tqdm
 from pipeline.augment import augment_clip
 from pipeline.cache import cached_extract_faces
 from pipeline.calibration import calibrate, cross_fitted_calibration, fit_platt
-from pipeline.datasets import Clip, check_group_split, load_clips
+from pipeline.datasets import Clip, check_group_split, family_weights, load_clips
 from pipeline.errors import DataError, PipelineError
 from pipeline.faces.detectors import create_detector
 from pipeline.faces.track import to_model_input
@@ -33,7 +33,6 @@ from pipeline.frozen_training import (
     HeadRecipe,
     adapt_normalisation,
     clip_groups,
-    family_weights,
     feature_bank,
     frozen_features,
     group_folds,

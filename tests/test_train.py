@@ -74,8 +74,7 @@ def test_end_to_end_fine_tuning_with_augmentation(tiny_dataset: Path, tmp_path: 
 
 
 def test_family_weights_balance_labels_and_generators():
-    from pipeline.datasets import Clip
-    from pipeline.frozen_training import family_weights
+    from pipeline.datasets import Clip, family_weights
 
     clips = [Clip(Path(f"{i}"), 1, "train", str(i), "A") for i in range(6)]
     clips += [Clip(Path("b"), 1, "train", "b", "B")]

@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from pipeline.augment import ClipAugmentation  # noqa: E402  (cv2 + numpy only)
+from pipeline.datasets import Clip, family_weights  # noqa: E402  (numpy only)
 from tools.export_crop_bundle import MID_PREFIXES, decode_jpeg  # noqa: E402
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -109,15 +110,14 @@ def subset(bundle: Bundle, every: int) -> Bundle:
     )
 
 
-def family_weights(label: np.ndarray, method: np.ndarray, dataset: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Per-clip sampling weights: fakes and reals weigh the same in total, and so does every
-    generator family among the fakes and every dataset among the reals (as in
-    pipeline.frozen_training.family_weights)."""
-    keys = [(int(label[r]), str(method[r]) if label[r] else str(dataset[r])) for r in rows]
-    per_label = {lab: {k for k in keys if k[0] == lab} for lab in (0, 1)}
-    counts = {k: keys.count(k) for k in set(keys)}
-    w = np.array([1.0 / (counts[k] * len(per_label[k[0]])) for k in keys])
-    return w / w.sum()
+def clip_weights(bundle: Bundle, rows: np.ndarray) -> np.ndarray:
+    """Sampling weights of clips `rows`, from the same family balance `pipeline train` uses."""
+    clips = [
+        Clip(Path(str(r)), int(bundle.label[r]), str(bundle.split[r]), str(bundle.group[r]),
+             str(bundle.method[r]), str(bundle.dataset[r]))
+        for r in rows
+    ]  # fmt: skip
+    return family_weights(clips)
 
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         clip_w = dict(
             zip(
                 np.unique(bundle.crop_clip[train_rows]),
-                family_weights(bundle.label, bundle.method, bundle.dataset, np.unique(bundle.crop_clip[train_rows])),
+                clip_weights(bundle, np.unique(bundle.crop_clip[train_rows])),
                 strict=True,
             )
         )
@@ -275,9 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(recipe.seed)
         model = FrameClassifier().to(device).to(memory_format=torch.channels_last)
         rows = crop_rows(train_clips)
-        clip_w = dict(
-            zip(train_clips, family_weights(bundle.label, bundle.method, bundle.dataset, train_clips), strict=True)
-        )
+        clip_w = dict(zip(train_clips, clip_weights(bundle, train_clips), strict=True))
         crop_w = np.array([clip_w[c] / np.sum(bundle.crop_clip == c) for c in bundle.crop_clip[rows]])
         weights = np.zeros(len(bundle.crops))
         weights[rows] = crop_w

@@ -485,9 +485,7 @@ class BlazeFaceAutoDetector(FaceDetector):
         region = np.ascontiguousarray(frame_rgb[y0:y1, x0:x1])
         min_side = self._min_face_px(frame_rgb.shape)
         return [
-            Box(b.x + x0, b.y + y0, b.w, b.h, b.score)
-            for b in self.short.detect(region)
-            if min(b.w, b.h) >= min_side
+            Box(b.x + x0, b.y + y0, b.w, b.h, b.score) for b in self.short.detect(region) if min(b.w, b.h) >= min_side
         ]
 
 
