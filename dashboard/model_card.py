@@ -100,6 +100,8 @@ def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
             for key, inner in value.items():
                 if key not in BULKY_METRICS:
                     walk(f"{prefix} · {key}" if prefix else str(key), inner)
+        elif value is None:
+            rows.append((prefix, "not measured"))
         elif isinstance(value, float):
             rows.append((prefix, f"{value:.4f}"))
         elif isinstance(value, list):

@@ -65,6 +65,7 @@ def test_metric_rows_flatten_nested_metrics() -> None:
     assert ("val · auc", "0.9123") in rows and ("val · n", "10") in rows and ("bins", "0.100, 0.200") in rows
     cross = {"cross_validation": {"raw": {"auc": 0.7}, "clip_probabilities": {f"c{i}.mp4": 0.5 for i in range(364)}}}
     assert metric_rows(cross) == [("cross_validation · raw · auc", "0.7000")]  # per-clip records stay out
+    assert metric_rows({"cross_validation": None}) == [("cross_validation", "not measured")]
 
 
 def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
