@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.dev-installed
 # The recipe of the shipped model (models/MODEL_CARD.md); the CLI's own defaults are the paper's.
 # --refit-all: measure the recipe on val with a train-only model (models/detector_development.keras),
 # then ship the same recipe retrained on every clip, calibrated on group out-of-fold predictions.
-TRAIN_FLAGS ?= --backbone mobilenet_v2_mid --fine-tune-layers 0 --augment-copies 3 --epochs 50 --batch-size 32 --lr 1e-4 --validation-freq 5 --members 3 --refit-all --folds 5 --version 1.1.0
+TRAIN_FLAGS ?= --backbone mobilenet_v2_mid_ft --development-backbone mobilenet_v2_mid_ft_train --fine-tune-layers 0 --augment-copies 3 --epochs 50 --batch-size 32 --lr 1e-4 --validation-freq 5 --members 3 --refit-all --folds 0 --version 1.2.0
 # Held-out numbers need a model that never saw val: the shipped model did (it is refit on every clip).
 EVAL_MODEL ?= models/detector_development.keras
 
