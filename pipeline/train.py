@@ -254,6 +254,8 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"clips with faces: train {len(train)}, val {len(val)}", file=sys.stderr)
     if args.refit_all and not val:
         raise DataError("--refit-all needs val clips to measure the recipe on first")
+    if args.development_backbone and not args.refit_all:
+        raise DataError("--development-backbone names the train-only model of a --refit-all run: add --refit-all")
     if args.development_backbone not in (None, args.backbone) and args.folds >= 2:
         raise DataError(
             "a backbone fine-tuned on every clip has seen every fold, so cross-validating heads on it "

@@ -263,6 +263,8 @@ def test_a_development_backbone_keeps_val_held_out_and_calibrates_the_refit_mode
     # Cross-validating heads on a backbone that saw every fold would be optimistic: refused.
     assert main([*command, "--folds", "3"]) != 0
     assert "--folds 0" in capsys.readouterr().err and not out.exists()
+    assert main([c for c in command if c != "--refit-all"]) != 0  # a twin without a refit means nothing
+    assert "add --refit-all" in capsys.readouterr().err and not out.exists()
     assert main([*command, "--folds", "0"]) == 0
     shipped = json.loads(out.with_suffix(".json").read_text())
     development = json.loads(out.with_name("model_development.json").read_text())
