@@ -49,6 +49,12 @@ def decode_jpeg(data: bytes) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+def bundle_crops(bundle: np.lib.npyio.NpzFile, indices: np.ndarray) -> np.ndarray:
+    """(len(indices), S, S, 3) uint8 RGB crops decoded from a bundle's JPEG bytes."""
+    jpeg, offsets = bundle["jpeg"], bundle["offsets"]
+    return np.stack([decode_jpeg(jpeg[offsets[i] : offsets[i + 1]].tobytes()) for i in indices])
+
+
 def main(argv: list[str] | None = None) -> int:
     from pipeline.datasets import load_clips
     from pipeline.model.backbones import build_backbone

@@ -38,8 +38,10 @@ if str(ROOT) not in sys.path:
 
 from pipeline.augment import ClipAugmentation  # noqa: E402  (cv2 + numpy only)
 from pipeline.datasets import Clip, family_weights  # noqa: E402  (numpy only)
-from tools.export_crop_bundle import MID_PREFIXES, decode_jpeg  # noqa: E402
+from pipeline.metrics import auc_or_none as auc  # noqa: E402  (numpy + scikit-learn only)
+from tools.export_crop_bundle import MID_PREFIXES, bundle_crops  # noqa: E402
 
+# As pipeline.model.mobilenet_v2, which cannot be imported here: it needs Keras.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 MID_CHANNELS = 576
@@ -74,10 +76,8 @@ class Bundle:
 
 def load_bundle(path: Path) -> Bundle:
     z = np.load(path)
-    jpeg, offsets = z["jpeg"], z["offsets"]
-    crops = np.stack([decode_jpeg(jpeg[offsets[i] : offsets[i + 1]].tobytes()) for i in range(len(offsets) - 1)])
     return Bundle(
-        crops=crops,
+        crops=bundle_crops(z, np.arange(len(z["offsets"]) - 1)),
         crop_clip=z["crop_clip"],
         label=z["clip_label"],
         split=z["clip_split"],
@@ -118,12 +118,6 @@ def clip_weights(bundle: Bundle, rows: np.ndarray) -> np.ndarray:
         for r in rows
     ]  # fmt: skip
     return family_weights(clips)
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(labels, scores)) if len(np.unique(labels)) == 2 else None
 
 
 def clip_means(values: np.ndarray, crop_clip: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.model.backbones import FINETUNED_DIR, mid_level
     from pipeline.model.mobilenet_v2 import build_mobilenet_v2
     from tools.convert_mobilenet_v2 import find_installed_pth, load_torch_state_dict, sha256_of, torch_to_keras
-    from tools.export_crop_bundle import MID_PREFIXES, decode_jpeg
+    from tools.export_crop_bundle import MID_PREFIXES, bundle_crops
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, required=True, help="dev.npz or final.npz from the fine-tune")
@@ -53,10 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     model = mid_level(full, args.name)
 
     bundle = np.load(args.bundle)
-    jpeg, offsets = bundle["jpeg"], bundle["offsets"]
-    images = np.stack(
-        [decode_jpeg(jpeg[offsets[i] : offsets[i + 1]].tobytes()) for i in bundle["reference_crops"]]
-    ).astype(np.float32)
+    images = bundle_crops(bundle, bundle["reference_crops"]).astype(np.float32)
     keras_features = model.predict(images / 255.0, verbose=0)
     diff = float(np.abs(keras_features - finetuned["reference_features"]).max())
     print(f"max |keras - torch| on {len(images)} reference crops: {diff:.2e}")
