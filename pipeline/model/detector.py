@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.model.backbones import BACKBONES, build_backbone
+from pipeline.model.fast_encoder import (
+    FastEncoderStatus,
+    TFLiteEncoder,
+    load_fast_encoder,
+    sidecar_path,
+    write_sidecar,
+)
 from pipeline.model.layers import (
     AttentionPooling,
     AttentionWeighting,
@@ -31,6 +39,8 @@ from pipeline.model.layers import (
     TemporalDifference,
 )
 from pipeline.settings import DEFAULT_MODEL_PATH, Settings
+
+logger = logging.getLogger(__name__)
 
 FRAME_ENCODER = "frame_encoder"
 SEQUENCE_HEAD = "sequence_head"
@@ -95,6 +105,7 @@ class ModelInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: str = ""
     architecture: dict[str, Any] = field(default_factory=dict)  # the ModelConfig it was built from
+    encoder_tflite_sha256: str | None = None  # the verified fast copy of the encoder (fast_encoder.py)
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -254,14 +265,27 @@ def metadata_path(model_path: Path) -> Path:
 class LoadedModel:
     """A detector ready to score: load once (slow), then call `predict` per clip (fast)."""
 
-    def __init__(self, model: keras.Model, info: ModelInfo):
+    def __init__(
+        self,
+        model: keras.Model,
+        info: ModelInfo,
+        fast_encoder: TFLiteEncoder | None = None,
+        encoder_status: FastEncoderStatus | None = None,
+    ):
         self.model = model
         self.info = info
+        self.fast_encoder = fast_encoder
+        self.encoder_status = encoder_status or FastEncoderStatus("keras", "no .tflite encoder beside the model")
         self.encoder: keras.Model = model.get_layer("frame_features").layer
         self.head: keras.Model = model.get_layer(SEQUENCE_HEAD)
         self.input_size = int(self.encoder.input.shape[1])
         self.feature_dim = int(self.encoder.output.shape[-1])
         self._traced_temperature = self.attention_temperature
+
+    def use_keras_encoder(self) -> None:
+        """Score with the Keras encoder even when a verified TFLite copy exists (the reference)."""
+        self.fast_encoder = None
+        self.encoder_status = FastEncoderStatus("keras", "the Keras encoder was asked for")
 
     @property
     def attention_layers(self) -> list[CertaintyAttention]:
@@ -286,7 +310,8 @@ class LoadedModel:
     def encode(self, crops: np.ndarray) -> np.ndarray:
         """Backbone features for (N, S, S, 3) crops in 0..1.
 
-        `predict_on_batch` runs a traced graph: about twice as fast as an eager call on a CPU.
+        The verified TFLite copy when there is one (about 2.5x faster on a CPU), else Keras's
+        `predict_on_batch`, a traced graph (about twice as fast as an eager call).
         """
         count = len(crops)
         if count == 0:
@@ -296,7 +321,8 @@ class LoadedModel:
         padded = -(-count // ENCODE_BUCKET) * ENCODE_BUCKET
         if padded != count:
             crops = np.concatenate([crops, np.zeros((padded - count, *crops.shape[1:]), dtype=crops.dtype)])
-        parts = [self.encoder.predict_on_batch(crops[i : i + ENCODE_BUCKET]) for i in range(0, padded, ENCODE_BUCKET)]
+        run = self.fast_encoder or self.encoder.predict_on_batch
+        parts = [run(crops[i : i + ENCODE_BUCKET]) for i in range(0, padded, ENCODE_BUCKET)]
         return np.concatenate([np.asarray(part, dtype=np.float32) for part in parts])[:count]
 
     def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
@@ -355,7 +381,13 @@ def save_detector(model: keras.Model, path: str | Path, info: ModelInfo) -> Mode
     path.parent.mkdir(parents=True, exist_ok=True)
     drop_training_state(model)
     model.save(path)
-    info = replace(info, sha256=file_sha256(path))
+    try:
+        tflite_sha256: str | None = write_sidecar(model.get_layer("frame_features").layer, path)
+    except Exception as error:  # the fast copy is an optimisation; the .keras file is the model
+        logger.warning("%s: no TFLite encoder written (%s: %s); scoring uses Keras", path, type(error).__name__, error)
+        sidecar_path(path).unlink(missing_ok=True)
+        tflite_sha256 = None
+    info = replace(info, sha256=file_sha256(path), encoder_tflite_sha256=tflite_sha256)
     metadata_path(path).write_text(json.dumps(info.to_json_dict(), indent=2) + "\n")
     return info
 
@@ -409,5 +441,8 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         metrics=meta.get("metrics", {}),
         notes=meta.get("notes", "" if meta else "no metadata file: treat as untrained"),
         architecture=meta.get("architecture", {}),
+        encoder_tflite_sha256=meta.get("encoder_tflite_sha256"),
     )
-    return LoadedModel(model, info)
+    keras_encode = LoadedModel(model, info).encode
+    fast_encoder, status = load_fast_encoder(path, info.encoder_tflite_sha256, keras_encode, ENCODE_BUCKET)
+    return LoadedModel(model, info, fast_encoder, status)
