@@ -177,3 +177,28 @@ def test_blazeface_auto_searches_near_the_previous_face_in_a_wide_frame():
     near = detector.detect_near(frame, full[0])
     assert near and near[0].iou(full[0]) > 0.5
     assert detector.detect_near(frame, Box(1000, 600, 60, 60)) == full  # a wrong hint falls back to a full scan
+
+
+@pytest.mark.parametrize("name", ["blazeface", "blazeface_full"])
+def test_blazeface_runs_the_same_in_tflite_and_opencv(name: str, astronaut: np.ndarray) -> None:
+    """Scoring uses the TFLite interpreter for speed; OpenCV's DNN is the reference it must match."""
+    if name not in available_detectors():
+        pytest.skip(f"{name}: model file not installed")
+    fast, reference = create_detector(name), create_detector(name)
+    reference.use_runtime("opencv")
+    assert (fast.runtime, reference.runtime) == ("tflite", "opencv")
+    rng = np.random.default_rng(0)
+    frames = [astronaut, np.ascontiguousarray(astronaut[::-1, ::-1]), rng.integers(0, 255, (360, 640, 3), np.uint8)]
+    for frame in frames:
+        got, want = fast.detect(frame), reference.detect(frame)
+        assert len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            assert max(abs(a.x - b.x), abs(a.y - b.y), abs(a.w - b.w), abs(a.h - b.h)) < 0.01
+    assert fast.detect(astronaut), "the reference frame has a face"
+
+
+def test_unknown_blazeface_runtime_is_refused() -> None:
+    if "blazeface" not in available_detectors():
+        pytest.skip("blazeface model file not installed")
+    with pytest.raises(ValueError, match="runtime"):
+        create_detector("blazeface").use_runtime("cuda")
