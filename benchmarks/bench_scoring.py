@@ -86,15 +86,38 @@ def peak_memory_mb(path: Path) -> float:
     return max(after, before) / 1024.0
 
 
-def bench_clip(scorer: Scorer, path: Path, repeats: int) -> dict[str, float]:
-    runs: dict[str, list[float]] = {"decode": [], "detect": [], "model": [], "total": [], "decode_only": []}
+def reference_scorer(settings: Settings) -> Scorer:
+    """The same model and detector on the runtimes scoring used before TFLite: the Keras
+    encoder and OpenCV's DNN module for BlazeFace (same features and boxes, more CPU)."""
+    scorer = Scorer.load(settings)
+    scorer.model.use_keras_encoder()
+    if hasattr(scorer.detector, "use_runtime"):
+        scorer.detector.use_runtime("opencv")
+    return scorer
+
+
+def runtimes(scorer: Scorer) -> str:
+    return f"encoder {scorer.model.encoder_status.runtime}, detector {getattr(scorer.detector, 'runtime', 'n/a')}"
+
+
+def bench_clip(scorers: dict[str, Scorer], path: Path, repeats: int) -> dict[str, dict[str, float]]:
+    """Medians per scorer; every repeat runs decode-only and each scorer back to back, so a
+    change in machine load hits all of them alike."""
+    stages = ("decode", "detect", "model", "total")
+    runs: dict[str, dict[str, list[float]]] = {name: {s: [] for s in stages} for name in scorers}
+    decode_only_runs: list[float] = []
     for _ in range(repeats):
-        runs["decode_only"].append(decode_only(path, scorer.settings))
-        timings = scorer.score(path).timings
-        for stage in ("decode", "detect", "model", "total"):
-            runs[stage].append(getattr(timings, stage))
-    medians = {stage: statistics.median(values) for stage, values in runs.items()}
-    medians["ratio"] = medians["total"] / medians["decode_only"]
+        decode_only_runs.append(decode_only(path, next(iter(scorers.values())).settings))
+        for name, scorer in scorers.items():
+            timings = scorer.score(path).timings
+            for stage in stages:
+                runs[name][stage].append(getattr(timings, stage))
+    baseline = statistics.median(decode_only_runs)
+    medians: dict[str, dict[str, float]] = {}
+    for name in scorers:
+        medians[name] = {stage: statistics.median(values) for stage, values in runs[name].items()}
+        medians[name]["decode_only"] = baseline
+        medians[name]["ratio"] = medians[name]["total"] / baseline
     return medians
 
 
@@ -104,6 +127,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--detector", help="face detector (default: the settings' default)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess")
+    parser.add_argument("--no-reference", action="store_true", help="skip the Keras + OpenCV DNN reference rows")
     parser.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     args = parser.parse_args()
 
@@ -111,25 +135,30 @@ def main() -> int:
     started = time.perf_counter()
     scorer = Scorer.load(settings)
     load_s = time.perf_counter() - started
+    scorers = {"shipped": scorer}
+    if not args.no_reference:
+        scorers["reference"] = reference_scorer(settings)
     print(f"model {scorer.model.info.name} {scorer.model.info.version} loaded in {load_s:.2f} s; "
           f"detector {settings.detector}; {settings.frames} frames; cv2 threads {cv2.getNumThreads()}; "
           f"{os.cpu_count()} CPUs")  # fmt: skip
+    for name, each in scorers.items():
+        print(f"{name}: {runtimes(each)}")
 
     with tempfile.TemporaryDirectory() as tmp:
         generated = make_clips(Path(tmp))
         clips = [*generated, *args.clips]
-        print(f"\nmedians over {args.repeats} runs, seconds")
-        print("| clip | resolution | decode | detect | model | total | decode-only | total / decode-only |")
-        print("|---|---|---|---|---|---|---|---|")
+        print(f"\nmedians over {args.repeats} runs, seconds; decode-only and every runtime measured in each run")
+        print("| clip | runtimes | resolution | decode | detect | model | total | decode-only | total / decode-only |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for clip in clips:
             try:
                 info = probe_video(clip, settings)
             except PipelineError as error:
                 print(f"| {clip.name} | skipped: {error} |")
                 continue
-            m = bench_clip(scorer, clip, args.repeats)
-            print(f"| {clip.name} | {info.resolution} | {m['decode']:.3f} | {m['detect']:.3f} | {m['model']:.3f} "
-                  f"| {m['total']:.3f} | {m['decode_only']:.3f} | {m['ratio']:.2f}x |")  # fmt: skip
+            for name, m in bench_clip(scorers, clip, args.repeats).items():
+                stages = " | ".join(f"{m[key]:.3f}" for key in ("decode", "detect", "model", "total", "decode_only"))
+                print(f"| {clip.name} | {name} | {info.resolution} | {stages} | {m['ratio']:.2f}x |")
         if not args.no_memory:
             peak = peak_memory_mb(generated[0])
             print(f"\npeak memory of `python -m pipeline score` on the generated clip: {peak:.0f} MB")
