@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +23,10 @@ from pipeline.augment import augment_clip
 from pipeline.datasets import Clip, family_weights
 from pipeline.faces.track import to_model_input
 from pipeline.model.detector import compile_detector, head_members
+from pipeline.model.fast_encoder import training_encoder
 
 NO_FACE_LABEL = -1.0
+FEATURE_BATCH = 64
 
 
 def training_targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndarray]:
@@ -40,26 +42,36 @@ def training_targets(labels: np.ndarray, masks: np.ndarray) -> dict[str, np.ndar
     }
 
 
-def frozen_features(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, batch: int = 64) -> np.ndarray:
-    """Frozen-backbone features for the face frames; zeros elsewhere."""
+def frozen_features(
+    encoder: keras.Model,
+    crops: np.ndarray,
+    masks: np.ndarray,
+    batch: int = FEATURE_BATCH,
+    encode: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """Frozen-backbone features for the face frames; zeros elsewhere. `encode` (crops in 0..1 ->
+    features) replaces the eager Keras call, e.g. with `training_encoder`'s TFLite copy."""
+    run = encode or (lambda x: np.asarray(encoder(x, training=False)))
     n, t = masks.shape
     flat_crops = crops.reshape(n * t, *crops.shape[2:])
     picked = np.flatnonzero(masks.reshape(-1) > 0)
     features = np.zeros((n * t, int(encoder.output.shape[-1])), dtype=np.float32)
     for start in tqdm(range(0, len(picked), batch), desc="features", unit="batch", file=sys.stderr):
         rows = picked[start : start + batch]
-        features[rows] = np.asarray(encoder(to_model_input(flat_crops[rows]), training=False))
+        features[rows] = run(to_model_input(flat_crops[rows]))
     return features.reshape(n, t, -1)
 
 
 def feature_stack(encoder: keras.Model, crops: np.ndarray, masks: np.ndarray, copies: int, seed: int) -> np.ndarray:
     """(copies + 1, clips, T, D): the clean clips' features, then one array per augmented copy."""
+    encode, status = training_encoder(encoder, FEATURE_BATCH)
+    print(f"frozen features on {status.runtime}: {status.reason}", file=sys.stderr)
     rng = np.random.default_rng(seed)
-    stack = [frozen_features(encoder, crops, masks)]
+    stack = [frozen_features(encoder, crops, masks, encode=encode)]
     for copy in range(copies):
         print(f"augmented copy {copy + 1} of {copies}", file=sys.stderr)
         degraded = np.stack([augment_clip(clip, rng) for clip in crops])
-        stack.append(frozen_features(encoder, degraded, masks))
+        stack.append(frozen_features(encoder, degraded, masks, encode=encode))
     return np.stack(stack)
 
 

@@ -25,6 +25,7 @@ from pipeline.model.backbones import BACKBONES, build_backbone
 from pipeline.model.fast_encoder import (
     FastEncoderStatus,
     TFLiteEncoder,
+    encode_in_batches,
     load_fast_encoder,
     sidecar_path,
     write_sidecar,
@@ -313,17 +314,11 @@ class LoadedModel:
         The verified TFLite copy when there is one (about 2.5x faster on a CPU), else Keras's
         `predict_on_batch`, a traced graph (about twice as fast as an eager call).
         """
-        count = len(crops)
-        if count == 0:
+        if len(crops) == 0:
             return np.zeros((0, self.feature_dim), dtype=np.float32)
         # Fixed batches of ENCODE_BUCKET crops (the last one padded): one traced graph for
         # every clip, and activation memory bounded by the batch, not by the clip.
-        padded = -(-count // ENCODE_BUCKET) * ENCODE_BUCKET
-        if padded != count:
-            crops = np.concatenate([crops, np.zeros((padded - count, *crops.shape[1:]), dtype=crops.dtype)])
-        run = self.fast_encoder or self.encoder.predict_on_batch
-        parts = [run(crops[i : i + ENCODE_BUCKET]) for i in range(0, padded, ENCODE_BUCKET)]
-        return np.concatenate([np.asarray(part, dtype=np.float32) for part in parts])[:count]
+        return encode_in_batches(self.fast_encoder or self.encoder.predict_on_batch, crops, ENCODE_BUCKET)
 
     def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
         """Run the head on (T, D) features (zeros where mask is 0).

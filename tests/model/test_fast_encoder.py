@@ -89,3 +89,23 @@ def test_the_shipped_model_scores_with_its_verified_tflite_encoder():
     status = load_detector(DEFAULT_MODEL_PATH).encoder_status
     assert status.runtime == "tflite", status.reason
     assert status.max_difference is not None and status.max_difference < 1e-4
+
+
+def test_training_features_come_from_a_verified_tflite_copy_or_from_keras(monkeypatch: pytest.MonkeyPatch):
+    from pipeline.model import fast_encoder
+    from pipeline.model.fast_encoder import training_encoder
+
+    encoder = build_detector(TINY, seed=5).get_layer("frame_features").layer
+    crops = np.random.default_rng(2).random((70, 64, 64, 3), dtype=np.float32)  # one full batch and a partial one
+    reference = np.asarray(encoder(crops, training=False))
+    encode, status = training_encoder(encoder, batch=64)
+    assert status.runtime == "tflite", status.reason
+    np.testing.assert_allclose(encode(crops), reference, atol=1e-5)
+
+    def cannot_convert(_encoder: object) -> bytes:
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(fast_encoder, "convert_encoder", cannot_convert)
+    encode, status = training_encoder(encoder, batch=64)
+    assert status.runtime == "keras" and "unsupported op" in status.reason
+    np.testing.assert_allclose(encode(crops), reference, atol=1e-6)
