@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.model.detector import metadata_path
+from pipeline.model.fast_encoder import FastEncoderStatus
 
 MODEL_CARD_NAME = "MODEL_CARD.md"
 DIAGRAM_PATTERNS = ("*reliability*.png", "*calibration*.png")
@@ -114,3 +115,15 @@ def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
 
     walk("", metrics)
     return rows
+
+
+def runtime_rows(encoder_status: FastEncoderStatus, detector_name: str, detector_runtime: str) -> list[tuple[str, str]]:
+    """How the loaded model runs: a reviewer can see that the fast path is the verified one."""
+    if encoder_status.runtime == "tflite":
+        difference = encoder_status.max_difference
+        encoder = "TensorFlow Lite copy, checked against Keras at load" + (
+            f" (largest feature difference {difference:.1e})" if difference is not None else ""
+        )
+    else:
+        encoder = f"Keras ({encoder_status.reason})"
+    return [("CNN runs on", encoder), ("Face detector", f"{detector_name} on {detector_runtime}")]

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.model_card import metric_rows, read_model_files, split_card_images
+from dashboard.model_card import metric_rows, read_model_files, runtime_rows, split_card_images
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD
@@ -38,6 +38,11 @@ details = [
     ("Training data SHA-256", info.training_data_sha256 or "—"),
     ("Weights source", info.weights_source or "—"),
     ("Model SHA-256", info.sha256),
+    *runtime_rows(
+        engine.scorer.model.encoder_status,
+        engine.scorer.detector.name,
+        getattr(engine.scorer.detector, "runtime", "its own library"),
+    ),
 ]
 st.table(pd.DataFrame(details, columns=["Field", "Value"]).set_index("Field"))
 if info.notes:

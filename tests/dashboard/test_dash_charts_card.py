@@ -99,3 +99,14 @@ def test_card_images_are_taken_out_of_the_markdown_and_kept_when_present(tmp_pat
     assert "![" not in text and "training curve: shown below the card" in text
     assert "gone: image not available" in text and "escape: image not available" in text
     assert images == [((tmp_path / "curve.png").resolve(), "training curve")]
+
+
+def test_runtime_rows_say_which_cnn_runtime_scores_and_why() -> None:
+    from dashboard.model_card import runtime_rows
+    from pipeline.model.fast_encoder import FastEncoderStatus
+
+    fast = dict(runtime_rows(FastEncoderStatus("tflite", "ok", 1.6e-7), "blazeface_auto", "tflite"))
+    assert "TensorFlow Lite" in fast["CNN runs on"] and "1.6e-07" in fast["CNN runs on"]
+    assert fast["Face detector"] == "blazeface_auto on tflite"
+    slow = dict(runtime_rows(FastEncoderStatus("keras", "no .tflite encoder beside the model"), "haar", "opencv"))
+    assert slow["CNN runs on"] == "Keras (no .tflite encoder beside the model)"
