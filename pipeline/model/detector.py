@@ -311,7 +311,7 @@ class LoadedModel:
     def encode(self, crops: np.ndarray) -> np.ndarray:
         """Backbone features for (N, S, S, 3) crops in 0..1.
 
-        The verified TFLite copy when there is one (about 2.5x faster on a CPU), else Keras's
+        The verified TFLite copy when there is one (about 2x faster on a CPU), else Keras's
         `predict_on_batch`, a traced graph (about twice as fast as an eager call).
         """
         if len(crops) == 0:
