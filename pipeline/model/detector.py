@@ -438,6 +438,8 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         architecture=meta.get("architecture", {}),
         encoder_tflite_sha256=meta.get("encoder_tflite_sha256"),
     )
-    keras_encode = LoadedModel(model, info).encode
-    fast_encoder, status = load_fast_encoder(path, info.encoder_tflite_sha256, keras_encode, ENCODE_BUCKET)
-    return LoadedModel(model, info, fast_encoder, status)
+    loaded = LoadedModel(model, info)  # on Keras until its TFLite copy has matched it
+    loaded.fast_encoder, loaded.encoder_status = load_fast_encoder(
+        path, info.encoder_tflite_sha256, loaded.encode, ENCODE_BUCKET
+    )
+    return loaded
