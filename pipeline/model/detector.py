@@ -266,17 +266,12 @@ def metadata_path(model_path: Path) -> Path:
 class LoadedModel:
     """A detector ready to score: load once (slow), then call `predict` per clip (fast)."""
 
-    def __init__(
-        self,
-        model: keras.Model,
-        info: ModelInfo,
-        fast_encoder: TFLiteEncoder | None = None,
-        encoder_status: FastEncoderStatus | None = None,
-    ):
+    def __init__(self, model: keras.Model, info: ModelInfo):
         self.model = model
         self.info = info
-        self.fast_encoder = fast_encoder
-        self.encoder_status = encoder_status or FastEncoderStatus("keras", "no .tflite encoder beside the model")
+        # Keras encodes until `load_detector` has verified a TFLite copy (fast_encoder.py).
+        self.fast_encoder: TFLiteEncoder | None = None
+        self.encoder_status = FastEncoderStatus("keras", "no .tflite encoder beside the model")
         self.encoder: keras.Model = model.get_layer("frame_features").layer
         self.head: keras.Model = model.get_layer(SEQUENCE_HEAD)
         self.input_size = int(self.encoder.input.shape[1])
@@ -438,7 +433,7 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         architecture=meta.get("architecture", {}),
         encoder_tflite_sha256=meta.get("encoder_tflite_sha256"),
     )
-    loaded = LoadedModel(model, info)  # on Keras until its TFLite copy has matched it
+    loaded = LoadedModel(model, info)
     loaded.fast_encoder, loaded.encoder_status = load_fast_encoder(
         path, info.encoder_tflite_sha256, loaded.encode, ENCODE_BUCKET
     )
