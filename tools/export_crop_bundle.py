@@ -69,11 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", type=int, default=85, help="JPEG quality of the stored crops")
     parser.add_argument("--references", type=int, default=16, help="crops with reference Keras features")
     parser.add_argument("--pth", type=Path, help="torchvision MobileNetV2 checkpoint (default: installed package)")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="face-crop cache (shared with train)")
     args = parser.parse_args(argv)
 
     settings = Settings()
     clips = load_clips(args.data)
-    kept = extract_all(clips, settings, DEFAULT_CACHE_DIR)
+    kept = extract_all(clips, settings, args.cache_dir)
     blobs: list[bytes] = []
     crop_clip: list[int] = []
     for index, (_clip, _sha, faces) in enumerate(kept):
