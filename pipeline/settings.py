@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 # Bump when face extraction changes in a way the settings do not show, to invalidate cached crops.
-EXTRACTION_VERSION = 2
+EXTRACTION_VERSION = 3
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "detector.keras"

@@ -506,14 +506,33 @@ class BlazeFaceBackDetector(BlazeFaceDetector):
 # The region searched around the previous face, in face sizes; regions smaller than this are skipped.
 REGION_SCALE = 3.0
 MIN_REGION_PX = 32
+# Last resort for faces too small for both full-frame passes (under about 10% of a 16:9 frame's
+# height, since the frame shrinks to the model's square input): short-range BlazeFace on
+# overlapping square tiles. A tile side of 0.3x the frame's shorter side makes the smallest face
+# `min_face_fraction` accepts (0.06) a fifth of a tile, a size short-range finds. Tiles give the
+# network many more looks at the background, so their boxes need a higher score.
+TILE_FRACTION = 0.3
+TILE_OVERLAP = 0.25
+TILE_MIN_SCORE = 0.7
+TILE_NMS_IOU = 0.3
+
+
+def _tile_starts(length: int, side: int) -> list[int]:
+    """Offsets of tiles of `side` overlapping by TILE_OVERLAP that cover 0..length, the last flush with the end."""
+    last = max(length - side, 0)
+    stride = max(round(side * (1.0 - TILE_OVERLAP)), 1)
+    starts = list(range(0, last + 1, stride))
+    return starts if starts[-1] == last else [*starts, last]
 
 
 @register_detector("blazeface_auto", available=_blazeface_available("short"))
 class BlazeFaceAutoDetector(FaceDetector):
-    """Short-range BlazeFace, then full-range on frames where it finds nothing.
+    """Short-range BlazeFace, then full-range on frames where it finds nothing, then tiles.
 
     Short-range is the fastest and most reliable on talking heads; full-range finds the
-    small faces of wide shots that short-range misses. Most frames pay only for the first.
+    smaller faces of wide shots that short-range misses; short-range on overlapping tiles
+    finds the smallest faces still accepted (down to `min_face_fraction`). Most frames pay
+    only for the first, and once a face is found later frames search near it.
     """
 
     name = "blazeface_auto"
@@ -532,7 +551,28 @@ class BlazeFaceAutoDetector(FaceDetector):
         self.full.use_runtime(runtime)
 
     def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        return self.short.detect(frame_rgb) or self.full.detect(frame_rgb)
+        return self.short.detect(frame_rgb) or self.full.detect(frame_rgb) or self.detect_in_tiles(frame_rgb)
+
+    def detect_in_tiles(self, frame_rgb: np.ndarray) -> list[Box]:
+        """Short-range BlazeFace on overlapping square tiles, merged across tiles."""
+        self._check_frame(frame_rgb)
+        height, width = frame_rgb.shape[:2]
+        side = max(round(min(height, width) * TILE_FRACTION), MIN_REGION_PX)
+        min_side = self._min_face_px(frame_rgb.shape)
+        found: list[Box] = []
+        for y in _tile_starts(height, side):
+            for x in _tile_starts(width, side):
+                tile = np.ascontiguousarray(frame_rgb[y : y + side, x : x + side])
+                found += [
+                    Box(b.x + x, b.y + y, b.w, b.h, b.score)
+                    for b in self.short.detect(tile)
+                    if b.score >= TILE_MIN_SCORE and min(b.w, b.h) >= min_side
+                ]
+        kept: list[Box] = []
+        for box in sorted(found, key=lambda b: b.score, reverse=True):
+            if all(box.iou(other) <= TILE_NMS_IOU for other in kept):
+                kept.append(box)
+        return sorted(kept, key=lambda b: (b.score, b.area), reverse=True)
 
     def detect_near(self, frame_rgb: np.ndarray, hint: Box | None) -> list[Box]:
         """Short-range on a square around the previous face first: there the face is large,

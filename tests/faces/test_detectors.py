@@ -6,6 +6,7 @@ package or model file is installed; otherwise those tests skip.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from pathlib import Path
@@ -202,3 +203,49 @@ def test_unknown_blazeface_runtime_is_refused() -> None:
         pytest.skip("blazeface model file not installed")
     with pytest.raises(ValueError, match="runtime"):
         create_detector("blazeface").use_runtime("cuda")
+
+
+def _wide_frame_with_astronaut(side: int) -> np.ndarray:
+    """A 1080p frame with the astronaut image scaled to `side` px: its face is about side/5 px high."""
+    import cv2
+    from skimage import data as skdata
+
+    frame = np.full((1080, 1920, 3), 90, np.uint8)
+    face = cv2.resize(skdata.astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+    frame[150 : 150 + side, 1100 : 1100 + side] = face
+    return frame
+
+
+def test_blazeface_auto_finds_faces_too_small_for_the_full_frame_passes():
+    if "blazeface_auto" not in available_detectors():
+        pytest.skip("blazeface model file not installed")
+    frame = _wide_frame_with_astronaut(500)  # a face of about 95 px, 9% of the frame height
+    detector = create_detector("blazeface_auto")
+    assert detector.short.detect(frame) == [] and detector.full.detect(frame) == [], "only the tiles can find it"
+    boxes = detector.detect(frame)
+    assert boxes, "the tiled search finds the small face"
+    cx, cy = boxes[0].center
+    # the astronaut's face centre, (222, 117) in the 512 px image, scaled and moved
+    assert abs(cx - (1100 + 222 * 500 / 512)) < 30 and abs(cy - (150 + 117 * 500 / 512)) < 30, boxes[0]
+    assert 60 <= boxes[0].h <= 140
+    assert detector.detect_near(frame, boxes[0]), "later frames find it near the previous box"
+
+
+def test_tiled_search_keeps_the_smallest_accepted_face_size_and_ignores_faceless_scenes():
+    if "blazeface_auto" not in available_detectors():
+        pytest.skip("blazeface model file not installed")
+    import cv2
+    from skimage import data as skdata
+
+    detector = create_detector("blazeface_auto")
+    # about 47 px: under min_face_fraction (6% of 1080 = 65 px), so no box even though tiles could see it
+    assert detector.detect(_wide_frame_with_astronaut(250)) == []
+    for scene in (skdata.coffee(), skdata.chelsea(), skdata.rocket()):
+        assert detector.detect_in_tiles(cv2.resize(scene, (1920, 1080))) == []
+
+
+@pytest.mark.parametrize("length,side", [(1080, 324), (1920, 324), (324, 324), (200, 324), (1000, 33)])
+def test_tiles_cover_the_whole_length_with_overlap(length: int, side: int) -> None:
+    starts = det._tile_starts(length, side)
+    assert starts[0] == 0 and starts[-1] == max(length - side, 0)
+    assert all(0 < b - a < side for a, b in itertools.pairwise(starts)), "neighbours overlap"
