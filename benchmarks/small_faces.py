@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.faces.detectors import BlazeFaceAutoDetector, create_detector
 from pipeline.faces.types import Box
+from pipeline.video import iter_frames, probe_video
 
 FACE_SHARES = (0.06, 0.08, 0.10, 0.12, 0.15)
 HIT_IOU = 0.3
@@ -40,14 +41,9 @@ BACKGROUND = 90
 
 
 def middle_frame(path: Path) -> np.ndarray | None:
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    try:
-        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-        capture.set(cv2.CAP_PROP_POS_FRAMES, max(count // 2, 0))
-        ok, frame = capture.read()
-        return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok else None
-    finally:
-        capture.release()
+    info = probe_video(path)
+    frame = next(iter_frames(path, [info.frame_count // 2], info.fps), None)
+    return None if frame is None else frame.rgb
 
 
 def wide_shot(frame: np.ndarray, box: Box, share: float) -> tuple[np.ndarray, Box] | None:
