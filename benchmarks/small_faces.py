@@ -26,18 +26,17 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.faces.detectors import BlazeFaceAutoDetector, create_detector
 from pipeline.faces.types import Box
+from pipeline.transcode import WIDE_SHOT_BACKGROUND, picture_in_picture
 from pipeline.video import iter_frames, probe_video
 
 FACE_SHARES = (0.06, 0.08, 0.10, 0.12, 0.15)
 HIT_IOU = 0.3
-BACKGROUND = 90
 
 
 def middle_frame(path: Path) -> np.ndarray | None:
@@ -48,15 +47,10 @@ def middle_frame(path: Path) -> np.ndarray | None:
 
 def wide_shot(frame: np.ndarray, box: Box, share: float) -> tuple[np.ndarray, Box] | None:
     """The frame shrunk so its face is `share` of the height, centred on grey; None if it would grow."""
-    height, width = frame.shape[:2]
-    scale = share * height / box.h
+    scale = share * frame.shape[0] / box.h
     if scale >= 1.0:
         return None
-    size = (max(round(width * scale), 1), max(round(height * scale), 1))
-    small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-    canvas = np.full_like(frame, BACKGROUND)
-    y0, x0 = (height - small.shape[0]) // 2, (width - small.shape[1]) // 2
-    canvas[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    canvas, x0, y0 = picture_in_picture(frame, scale, frame.shape[:2])
     return canvas, Box(box.x * scale + x0, box.y * scale + y0, box.w * scale, box.h * scale)
 
 
@@ -99,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         frames_used += 1
         for name, find in (("before", before), ("after", detector.detect)):
-            faceless_seconds[name].append(timed(find, np.full_like(frame, BACKGROUND))[1])
+            faceless_seconds[name].append(timed(find, np.full_like(frame, WIDE_SHOT_BACKGROUND))[1])
         for share in FACE_SHARES:
             shot = wide_shot(frame, found[0], share)
             if shot is None:

@@ -5,8 +5,9 @@ so evaluation measures what users get. Clips without a face are counted as
 abstentions and left out of the metrics, never given a made-up score.
 
 Optional extras, all on the same clips in the same run:
-- `--robustness`: the clips re-encoded at a low bitrate, downscaled to 360p, and
-  normalised around the face (one square size, one quality), so format tells nothing;
+- `--robustness`: the clips re-encoded at a low bitrate, downscaled to 360p,
+  normalised around the face (one square size, one quality), so format tells nothing,
+  and shrunk into a wide shot (the face a tenth of a 720p frame's height);
 - `--ablation`: other aggregation rules over the same per-frame probabilities, the
   peer MesoNet with its published weights, other model files (`--compare-model`),
   and a classifier that sees only the file format (resolution, fps, bitrate, length);
@@ -34,7 +35,7 @@ from pipeline.errors import DataError, PipelineError
 from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
 from pipeline.results import Verdict, VideoResult
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings
-from pipeline.transcode import ROBUSTNESS_VARIANTS, median_box, normalise_around_face, reencode
+from pipeline.transcode import FACE_VARIANTS, ROBUSTNESS_VARIANTS, median_box, reencode
 
 if TYPE_CHECKING:
     from pipeline.model.detector import ModelInfo
@@ -59,7 +60,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detector", help="face detector")
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="face-crop cache")
-    parser.add_argument("--robustness", action="store_true", help="add re-encoded, downscaled, normalised rows")
+    parser.add_argument("--robustness", action="store_true", help="add re-encoded, 360p, normalised, wide-shot rows")
     parser.add_argument("--ablation", action="store_true", help="add aggregation, peer and format-only rows")
     parser.add_argument("--compare-model", type=Path, action="append", default=[], help="another model to add")
     parser.add_argument("--reliability-png", type=Path, help="save the reliability diagram here")
@@ -211,8 +212,7 @@ def robustness_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[t
     """Score re-encoded copies of the clips (made once, kept in the cache folder)."""
     rows = []
     usable = [s for s in scored if s.result is not None and s.result.probability_fake is not None]
-    variants = {**{name: None for name in ROBUSTNESS_VARIANTS}, "normalised_256px_crf26": None}
-    for variant in variants:
+    for variant in [*ROBUSTNESS_VARIANTS, *FACE_VARIANTS]:
         copies = []
         for s in tqdm(usable, desc=f"re-encoding: {variant}", unit="clip", file=sys.stderr):
             target = cache_dir / "robustness" / variant / f"{s.result.sha256[:32]}.mp4"
@@ -220,11 +220,14 @@ def robustness_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[t
                 if variant in ROBUSTNESS_VARIANTS:
                     reencode(s.clip.path, target, ROBUSTNESS_VARIANTS[variant])
                 else:
-                    box = median_box(f.face_box for f in s.result.frames)
-                    normalise_around_face(s.clip.path, target, box)
+                    FACE_VARIANTS[variant](s.clip.path, target, median_box(f.face_box for f in s.result.frames))
             copies.append(Clip(target, s.clip.label, s.clip.split, s.clip.group, s.clip.method, s.clip.dataset))
         rescored = score_clips(copies, scorer, cache_dir, label=f"scoring: {variant}")
-        rows += metric_rows(rescored, scorer.threshold, prefix=f"robustness: {variant}", breakdown=False)
+        abstained = sum(r.probability is None for r in rescored)
+        if abstained:  # the row's clip count shows it too, but a row needs at least one scored copy
+            print(f"robustness: {variant}: {abstained} of {len(rescored)} copies abstained (no face)", file=sys.stderr)
+        if abstained < len(rescored):
+            rows += metric_rows(rescored, scorer.threshold, prefix=f"robustness: {variant}", breakdown=False)
     return rows
 
 

@@ -1,13 +1,14 @@
 """Re-encode clips with H.264 (PyAV's bundled libx264): robustness copies and test clips.
 
-The evaluation scores val again after low-bitrate re-encoding, 360p downscaling and
+The evaluation scores val again after low-bitrate re-encoding, 360p downscaling,
 face-centred normalisation (one square size, one quality), so a model that reads
-the format instead of the face shows up as a drop.
+the format instead of the face shows up as a drop, and as a wide shot (the face a
+tenth of a 720p frame's height), so the cost of small faces is measured too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -23,6 +24,9 @@ NORMALISED_SIZE = 256
 NORMALISED_CRF = 26
 NORMALISED_FPS = 25.0
 NORMALISED_FACE_SCALE = 2.2  # the square is this many times the median face size
+WIDE_SHOT_SIZE = (1280, 720)  # width, height
+WIDE_SHOT_FACE_SHARE = 0.10  # the median face's height as a share of the frame height
+WIDE_SHOT_BACKGROUND = 90  # the flat grey around the shrunk picture
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,37 @@ def normalise_around_face(src: Path, dst: Path, face: Box) -> Path:
     return write_h264(dst, picked, min(fps, NORMALISED_FPS), Encoding(crf=NORMALISED_CRF))
 
 
+def picture_in_picture(rgb: np.ndarray, scale: float, canvas_hw: tuple[int, int]) -> tuple[np.ndarray, int, int]:
+    """`rgb` resized by `scale` and centred on a flat grey canvas; returns (canvas, x offset, y offset)."""
+    height, width = rgb.shape[:2]
+    size = (max(round(width * scale), 1), max(round(height * scale), 1))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    canvas = np.full((*canvas_hw, 3), WIDE_SHOT_BACKGROUND, np.uint8)
+    x0, y0 = (canvas_hw[1] - size[0]) // 2, (canvas_hw[0] - size[1]) // 2
+    canvas[y0 : y0 + size[1], x0 : x0 + size[0]] = small
+    return canvas, x0, y0
+
+
+def wide_shot(src: Path, dst: Path, face: Box) -> Path:
+    """The clip shrunk so its face is WIDE_SHOT_FACE_SHARE of a 720p frame's height, centred on grey.
+
+    Never enlarged: a clip whose face is already that small keeps its own pixels.
+    """
+    info = probe_video(src)
+    width, height = WIDE_SHOT_SIZE
+    scale = min(WIDE_SHOT_FACE_SHARE * height / max(face.h, 1.0), height / info.height, width / info.width, 1.0)
+    fps, frames = _all_frames(src)
+    return write_h264(dst, (picture_in_picture(rgb, scale, (height, width))[0] for rgb in frames), fps)
+
+
 ROBUSTNESS_VARIANTS: dict[str, Encoding] = {
     "low_bitrate_150k": Encoding(bitrate=150_000, crf=None),
     "downscaled_360p": Encoding(crf=23, max_height=360),
+}
+# Copies that need the clip's median face box.
+FACE_VARIANTS: dict[str, Callable[[Path, Path, Box], Path]] = {
+    "normalised_256px_crf26": normalise_around_face,
+    "wide_shot_720p_face10": wide_shot,
 }
 
 
