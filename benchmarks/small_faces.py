@@ -74,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     detector = create_detector("blazeface_auto")
     assert isinstance(detector, BlazeFaceAutoDetector)
-
-    def before(frame: np.ndarray) -> list[Box]:
-        return detector.short.detect(frame) or detector.full.detect(frame)
+    before = detector.detect_full_frame
 
     clips = load_clips(args.data)[: args.limit or None]
     tallies = {

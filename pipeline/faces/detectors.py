@@ -551,7 +551,11 @@ class BlazeFaceAutoDetector(FaceDetector):
         self.full.use_runtime(runtime)
 
     def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        return self.short.detect(frame_rgb) or self.full.detect(frame_rgb) or self.detect_in_tiles(frame_rgb)
+        return self.detect_full_frame(frame_rgb) or self.detect_in_tiles(frame_rgb)
+
+    def detect_full_frame(self, frame_rgb: np.ndarray) -> list[Box]:
+        """The two passes over the whole frame: short-range, then full-range."""
+        return self.short.detect(frame_rgb) or self.full.detect(frame_rgb)
 
     def detect_in_tiles(self, frame_rgb: np.ndarray) -> list[Box]:
         """Short-range BlazeFace on overlapping square tiles, merged across tiles."""

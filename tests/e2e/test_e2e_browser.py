@@ -180,7 +180,6 @@ def expect_one_login_form(page) -> None:
 def expect_login_only(page, heading: str | None) -> None:
     expect_one_login_form(page)
     expect(page.get_by_role("tab", name="Create an account")).to_be_visible()
-    wait_idle(page)
     assert page.locator("input[type=file]").count() == 0
     assert page.get_by_test_id("stPlotlyChart").count() == 0
     assert page.get_by_test_id("stSidebarUserContent").get_by_role("button", name="Log out").count() == 0
@@ -344,7 +343,6 @@ def test_register_log_in_analyse_download_and_every_page(
     second.close()
     page.get_by_test_id("stSidebarUserContent").get_by_role("button", name="Log out").click()
     expect_one_login_form(page)
-    wait_idle(page)
     deadline = time.monotonic() + 30  # the cookie component deletes the cookie in the browser
     while any(c["name"] == "dfd_auth" for c in context.cookies()) and time.monotonic() < deadline:
         page.wait_for_timeout(250)
