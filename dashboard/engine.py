@@ -21,11 +21,13 @@ import numpy as np
 
 from dashboard.results_store import ResultStore, result_key, with_display_name
 from pipeline.errors import PipelineError
-from pipeline.faces.detectors import FaceDetector, create_detector
+from pipeline.faces.base import FaceDetector
+from pipeline.faces.registry import create_detector
 from pipeline.faces.track import to_model_input
-from pipeline.model.detector import ModelOutput
+from pipeline.model.output import ModelOutput
 from pipeline.results import VideoResult
-from pipeline.scoring import ProgressCallback, Scorer
+from pipeline.scoring.extraction import ProgressCallback
+from pipeline.scoring.scorer import Scorer
 from pipeline.settings import Settings
 
 FEATURE_CACHE_SIZE = 8
@@ -138,26 +140,18 @@ class Engine:
         result and kept (a few per server); only the fast attention+LSTM head runs per slider move.
         The temperature is restored before the lock is released.
         """
-        if temperature <= 0:
-            raise ValueError("attention temperature must be positive")
         mask = np.array([frame.has_face for frame in result.frames], dtype=np.float32)
         model = self.scorer.model
         with self._lock:
             features = self._features.get(key)
             if features is None:
                 crops = to_model_input(np.stack([f.crop for f in result.frames if f.crop is not None]))
-                features = np.zeros((len(mask), model.feature_dim), dtype=np.float32)
-                features[mask > 0] = model.encode(crops)
+                features = model.frame_features(crops, mask)
                 self._features[key] = features
                 while len(self._features) > FEATURE_CACHE_SIZE:
                     self._features.popitem(last=False)
             self._features.move_to_end(key)
-            previous = model.attention_temperature
-            try:
-                model.set_attention_temperature(temperature)
-                return model.predict_features(features, mask)
-            finally:
-                model.set_attention_temperature(previous)
+            return model.predict_at_temperature(features, mask, temperature)
 
 
 EngineFactory = Callable[[], Engine]

@@ -1,7 +1,7 @@
-"""The Attention lab's arithmetic: each aggregation rule as (video probability, weight per frame).
+"""The Attention lab's arithmetic: each aggregation rule applied to a stored result.
 
-The pipeline's `aggregate` gives the probability; the weights shown to a class are derived here
-so every rule can be drawn the same way: how much each frame counted.
+Every rule, the full model included, answers through `pipeline.scoring.aggregation`'s one
+contract (video probability and weight per frame), so the lab draws them all the same way.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipeline.aggregation import CONFIDENT_FAKE, CONFIDENT_REAL, aggregate, certainty_attention_weights
-from pipeline.model.detector import ModelOutput
+from pipeline.model.output import ModelOutput
 from pipeline.results import VideoResult
-from pipeline.scoring import calibrate
+from pipeline.scoring.aggregation import FULL_MODEL, aggregate, full_model
+from pipeline.scoring.calibration import calibrate
 
-FULL_MODEL = "full_model"
 STRATEGIES: dict[str, str] = {
     "mean": "Mean of all face frames",
     "max": "Maximum (the most suspicious frame)",
@@ -46,36 +45,6 @@ def frame_arrays(result: VideoResult) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return times, p, mask
 
 
-def strategy_weights(
-    strategy: str, p: np.ndarray, mask: np.ndarray, temperature: float, measure: str = "margin"
-) -> np.ndarray:
-    """How much each frame counts under a rule that only sees frame probabilities."""
-    faces = mask > 0
-    weights = np.zeros(len(p), dtype=np.float64)
-    if not faces.any():
-        return weights
-    if strategy == "mean":
-        weights[faces] = 1.0 / faces.sum()
-    elif strategy == "max":
-        weights[int(np.argmax(np.where(faces, p, -np.inf)))] = 1.0
-    elif strategy == "confident":
-        values = p[faces]
-        fakes = faces & (p > CONFIDENT_FAKE)
-        reals = faces & (p < CONFIDENT_REAL)
-        if fakes.sum() > len(values) / 2.5:
-            chosen = fakes
-        elif reals.sum() > 0.9 * len(values):
-            chosen = reals
-        else:
-            chosen = faces
-        weights[chosen] = 1.0 / chosen.sum()
-    elif strategy == "certainty_attention":
-        weights = certainty_attention_weights(p, mask, temperature, measure)
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}")
-    return weights
-
-
 def apply_strategy(
     strategy: str,
     result: VideoResult,
@@ -91,15 +60,16 @@ def apply_strategy(
     if strategy == FULL_MODEL:
         if model_output is None:
             raise ValueError("the full model needs the model's output")
+        aggregation = full_model(model_output, mask)
         probability = calibrate(
-            model_output.video_probability, result.model.calibration_temperature, result.model.calibration_bias
+            aggregation.probability, result.model.calibration_temperature, result.model.calibration_bias
         )
-        weights = np.where(mask > 0, np.asarray(model_output.attention, dtype=np.float64), 0.0)
         calibrated = True
     else:
-        probability = aggregate(strategy, p, mask, temperature=temperature, measure=measure)
-        weights = strategy_weights(strategy, p, mask, temperature, measure)
+        aggregation = aggregate(strategy, p, mask, temperature=temperature, measure=measure)
+        probability = aggregation.probability
         calibrated = False
+    weights = aggregation.weights
     verdict = "fake" if probability >= result.threshold else "real"
     return LabOutcome(strategy, float(probability), weights, frame_p, calibrated, verdict)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.model.detector import metadata_path
+from pipeline.model.config import metadata_path
 from pipeline.model.fast_encoder import FastEncoderStatus
 
 MODEL_CARD_NAME = "MODEL_CARD.md"

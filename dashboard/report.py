@@ -37,7 +37,7 @@ def json_report(result: VideoResult, key: str, quality: QualityReport, generated
         **result.to_json_dict(),
         "verdict_text": verdict_sentence(result),
         "raw_probability_fake": result.raw_probability_fake,
-        "settings": result.settings,
+        "settings": result.settings.to_dict(),
         "model_details": result.model.to_json_dict(),
         "quality": quality.to_json_dict(),
         "limitations": list(LIMITATIONS),
@@ -157,10 +157,11 @@ def html_report(result: VideoResult, key: str, quality: QualityReport, generated
     e = html.escape
     verdict_class = {Verdict.FAKE: "fake", Verdict.REAL: "real"}.get(result.verdict, "abstain")
     probability = "—" if result.probability_fake is None else f"{100 * result.probability_fake:.1f}%"
+    settings = result.settings.to_dict()
     settings_rows = "".join(
-        f"<tr><th>{e(name.replace('_', ' '))}</th><td>{e(_setting(result.settings.get(name)))}</td></tr>"
+        f"<tr><th>{e(name.replace('_', ' '))}</th><td>{e(_setting(settings.get(name)))}</td></tr>"
         for name in SETTINGS_SHOWN
-        if name in result.settings
+        if name in settings
     )
     quality_rows = "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in quality.rows())
     quality_warnings = "".join(f"<li>{e(w)}</li>" for w in quality.warnings) or "<li>No quality warning.</li>"

@@ -74,7 +74,7 @@ class AppSettings:
         return cls(data_dir=Path(data_dir).expanduser().resolve()) if data_dir else cls()
 
     def with_overrides(self, **changes: object) -> AppSettings:
-        return replace(self, **changes)
+        return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
     def database_path(self) -> Path:

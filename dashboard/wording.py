@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.model.detector import ModelInfo
+from typing import Any
+
+from pipeline.model.config import ModelInfo
 from pipeline.results import Verdict, VideoResult
 
 VERDICT_LABELS = {
@@ -100,7 +102,7 @@ def measured_skill(info: ModelInfo) -> str | None:
     )
 
 
-def _interval(metrics: dict) -> str:
+def _interval(metrics: dict[str, Any]) -> str:
     ci = metrics.get("auc_ci95")
     return f", 95% CI {ci[0]:.2f}-{ci[1]:.2f}" if ci else ""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import cv2
 
 from pipeline.errors import PipelineError
+from pipeline.results import VideoResult
 from pipeline.settings import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -36,7 +38,7 @@ def _positive_float(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="Deepfake video verification pipeline.")
+    parser = argparse.ArgumentParser(prog="dfd", description="Deepfake video verification pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     score = commands.add_parser("score", help="score one or more video files")
@@ -50,12 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
     train = commands.add_parser("train", help="train a detector on a manifest CSV or a FF++/DFDC folder")
-    from pipeline.train import add_train_arguments
+    from pipeline.training.train import add_train_arguments
 
     add_train_arguments(train)
 
     evaluate = commands.add_parser("evaluate", help="video-level metrics of a model on a manifest")
-    from pipeline.evaluate import add_evaluate_arguments
+    from pipeline.training.evaluate import add_evaluate_arguments
 
     add_evaluate_arguments(evaluate)
     return parser
@@ -71,7 +73,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def _human_line(result) -> str:
+def _human_line(result: VideoResult) -> str:
     faces = f"{result.face_frames}/{len(result.frames)} frames with a face"
     if result.probability_fake is None:
         return f"{result.file}: no face found ({faces}); no verdict"
@@ -83,7 +85,7 @@ def _human_line(result) -> str:
 
 def run_score(args: argparse.Namespace) -> int:
     from pipeline.results import error_json
-    from pipeline.scoring import Scorer
+    from pipeline.scoring.scorer import Scorer
 
     try:
         scorer = Scorer.load(_settings_from(args))
@@ -123,6 +125,27 @@ def run_score(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow's C++ start-up banner bypasses its log level; hide stderr while it loads."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
+
+
+def run() -> int:
+    """The console script `dfd` and `python -m pipeline`: quiet logs, then `main`."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    _import_tensorflow_quietly()
+    return main()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -130,10 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_score(args)
     try:
         if args.command == "train":
-            from pipeline.train import run_train
+            from pipeline.training.train import run_train
 
             return run_train(args)
-        from pipeline.evaluate import run_evaluate
+        from pipeline.training.evaluate import run_evaluate
 
         return run_evaluate(args)
     except PipelineError as error:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 
 from pipeline.faces.types import Box
-from pipeline.model.detector import ModelInfo
+from pipeline.model.config import ModelInfo
+from pipeline.settings import Settings
 from pipeline.video import VideoInfo
+
+# The stored record's format (dashboard result store); bump when `to_record` changes shape.
+RECORD_FORMAT = 1
 
 
 class Verdict(StrEnum):
@@ -71,7 +75,7 @@ class VideoResult:
     threshold: float
     timings: StageTimings
     model: ModelInfo
-    settings: dict[str, Any] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
     raw_probability_fake: float | None = None  # before calibration
 
     @property
@@ -100,6 +104,78 @@ class VideoResult:
                 "size_bytes": self.video.size_bytes,
             },
         }
+
+
+    def to_record(self) -> dict[str, Any]:
+        """Every field except the crop pixels, at full precision: the one round trip to JSON
+        (`from_record` reverses it). The CLI's `to_json_dict` is the rounded public view."""
+        return {
+            "format": RECORD_FORMAT,
+            "file": self.file,
+            "sha256": self.sha256,
+            "video": asdict(self.video),
+            "frames": [
+                {
+                    "index": int(frame.index),
+                    "time_s": float(frame.time_s),
+                    "face_box": _box_list(frame.face_box),
+                    "p_fake": _plain(frame.p_fake),
+                    "certainty": _plain(frame.certainty),
+                    "attention": float(frame.attention),
+                }
+                for frame in self.frames
+            ],
+            "probability_fake": _plain(self.probability_fake),
+            "verdict": str(self.verdict),
+            "threshold": float(self.threshold),
+            "timings": asdict(self.timings),
+            "model": self.model.to_json_dict(),
+            "settings": self.settings.to_dict(),
+            "raw_probability_fake": _plain(self.raw_probability_fake),
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], crops: np.ndarray) -> VideoResult:
+        """Rebuild the typed result; `crops` holds one crop per frame with a face, in frame order."""
+        if record.get("format") != RECORD_FORMAT:
+            raise ValueError(f"unknown result format {record.get('format')!r}")
+        crop_iter = iter(crops)
+        frames = []
+        for item in record["frames"]:
+            box = None if item["face_box"] is None else Box(*item["face_box"])
+            frames.append(
+                FrameRecord(
+                    index=int(item["index"]),
+                    time_s=float(item["time_s"]),
+                    face_box=box,
+                    crop=next(crop_iter) if box is not None else None,
+                    p_fake=item["p_fake"],
+                    certainty=item["certainty"],
+                    attention=float(item["attention"]),
+                )
+            )
+        return cls(
+            file=record["file"],
+            sha256=record["sha256"],
+            video=VideoInfo(**record["video"]),
+            frames=tuple(frames),
+            probability_fake=record["probability_fake"],
+            verdict=Verdict(record["verdict"]),
+            threshold=float(record["threshold"]),
+            timings=StageTimings(**record["timings"]),
+            model=ModelInfo.from_json_dict(record["model"]),
+            settings=Settings.from_dict(record["settings"]),
+            raw_probability_fake=record["raw_probability_fake"],
+        )
+
+
+def _plain(value: float | None) -> float | None:
+    """Plain floats for JSON: detectors and models hand out numpy scalars."""
+    return None if value is None else float(value)
+
+
+def _box_list(box: Box | None) -> list[float] | None:
+    return None if box is None else [float(v) for v in (box.x, box.y, box.w, box.h, box.score)]
 
 
 def model_summary(info: ModelInfo) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 # Bump when face extraction changes in a way the settings do not show, to invalidate cached crops.
 EXTRACTION_VERSION = 3
@@ -17,6 +19,12 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "detector.keras"
 DEFAULT_CACHE_DIR = REPO_ROOT / "cache"
+
+# The network's defaults (pipeline/model/config.py builds on them; a trained model stores its own).
+PAPER_BACKBONE = "mobilenet_v2"  # the paper's CNN, the architecture's default
+MODEL_INPUT_SIZE = 224  # face crops, 224x224 scaled 0..1 (the paper)
+ATTENTION_TEMPERATURE = 0.2  # softmax temperature of the certainty attention
+CERTAINTY_MEASURE = "margin"  # |2p - 1|; "entropy" is the alternative
 
 
 @dataclass(frozen=True)
@@ -32,12 +40,12 @@ class Settings:
     detector: str = "blazeface_auto"
     detector_max_side: int = 640
     min_face_fraction: float = 0.06
-    crop_size: int = 224
+    crop_size: int = MODEL_INPUT_SIZE
     crop_margin: float = 0.3
 
     # Model and verdict.
     model_path: Path = DEFAULT_MODEL_PATH
-    backbone: str = "mobilenet_v2_mid"
+    backbone: str = "mobilenet_v2_mid"  # of the untrained stand-in when no model file is shipped
     attention_temperature: float | None = None  # None: the temperature the model was trained with
     threshold: float | None = None  # None: the threshold stored with the model
 
@@ -48,7 +56,7 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with the non-None `changes` applied (CLI flags left unset stay default)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})  # type: ignore[arg-type]
 
     def extraction_key(self) -> str:
         """A short hash of everything that changes which face crops come out of a clip."""
@@ -74,3 +82,12 @@ class Settings:
         data = asdict(self)
         data["model_path"] = str(self.model_path)
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        """The inverse of `to_dict`; keys this version does not know (from newer files) are ignored."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "model_path" in values:
+            values["model_path"] = Path(values["model_path"])
+        return cls(**values)

@@ -23,7 +23,6 @@ import hashlib
 import importlib.util
 import io
 import pickle
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 PTH_NAME = "mobilenet_v2-b0353104.pth"
 PTH_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"

@@ -16,15 +16,12 @@ network and stops if they differ, so a wrong weight mapping costs seconds, not a
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 # torchvision state_dict prefixes of the mid-level backbone (mobilenet_v2_mid): the stem,
 # blocks 1-13 and block 14's expansion, whose ReLU6 output is pooled into the features.
@@ -56,10 +53,10 @@ def bundle_crops(bundle: np.lib.npyio.NpzFile, indices: np.ndarray) -> np.ndarra
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pipeline.datasets import load_clips
     from pipeline.model.backbones import build_backbone
     from pipeline.settings import DEFAULT_CACHE_DIR, Settings
-    from pipeline.train import extract_all
+    from pipeline.training.datasets import load_clips
+    from pipeline.training.train import extract_all
     from tools.convert_mobilenet_v2 import find_installed_pth, load_torch_state_dict
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

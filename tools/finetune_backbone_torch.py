@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -32,14 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from pipeline.training.augment import ClipAugmentation
+from pipeline.training.datasets import Clip, family_weights
+from pipeline.training.metrics import auc_or_none as auc
+from tools.export_crop_bundle import MID_PREFIXES, bundle_crops
 
-from pipeline.augment import ClipAugmentation  # noqa: E402  (cv2 + numpy only)
-from pipeline.datasets import Clip, family_weights  # noqa: E402  (numpy only)
-from pipeline.metrics import auc_or_none as auc  # noqa: E402  (numpy + scikit-learn only)
-from tools.export_crop_bundle import MID_PREFIXES, bundle_crops  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # As pipeline.model.mobilenet_v2, which cannot be imported here: it needs Keras.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)

@@ -14,14 +14,11 @@ reference crops must match the torch features stored beside the weights.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 TOLERANCE = 1e-3
 

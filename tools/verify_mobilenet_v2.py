@@ -16,7 +16,6 @@ Inputs: skimage's astronaut, chelsea (a cat) and coffee, resized to 224x224
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +62,6 @@ def run_torch(pth: Path) -> None:
 
 def compare() -> int:
     """Keras (include_top=True, committed weights) vs saved torch logits; non-zero exit on mismatch."""
-    sys.path.insert(0, str(ROOT))
     from pipeline.model.mobilenet_v2 import build_mobilenet_v2
 
     ok = True

@@ -17,6 +17,7 @@ How the pieces fit:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 import streamlit_authenticator as stauth
@@ -113,7 +114,9 @@ def _login_from_cookie(authenticator: stauth.Authenticate, cookie_name: str, coo
         st.session_state["authentication_status"] = None
 
 
-def _anonymous_view(authenticator: stauth.Authenticate, store: Store, settings: AppSettings, credentials: dict) -> None:
+def _anonymous_view(
+    authenticator: stauth.Authenticate, store: Store, settings: AppSettings, credentials: dict[str, Any]
+) -> None:
     st.title(APP_NAME)
     st.markdown(
         "Check whether the face in a video clip was manipulated, see which frames the model relied on, "
@@ -128,7 +131,9 @@ def _anonymous_view(authenticator: stauth.Authenticate, store: Store, settings: 
         _registration_form(store, settings)
 
 
-def _login_form(authenticator: stauth.Authenticate, store: Store, settings: AppSettings, credentials: dict) -> None:
+def _login_form(
+    authenticator: stauth.Authenticate, store: Store, settings: AppSettings, credentials: dict[str, Any]
+) -> None:
     users = dict(credentials["usernames"])  # the same per-user dicts the authenticator updates
     failures_before = {name: int(user.get("failed_login_attempts", 0)) for name, user in users.items()}
     try:

@@ -28,7 +28,7 @@ from dashboard.store import Analysis, Store
 from dashboard.ui import runtime
 from dashboard.ui.auth import CurrentUser
 from dashboard.wording import UNTRAINED_WARNING, model_limits, model_summary_line, verdict_label, verdict_sentence
-from pipeline.faces.detectors import available_detectors
+from pipeline.faces.registry import available_detectors
 from pipeline.results import Verdict, VideoResult
 
 CURRENT = "current_analysis_id"
@@ -309,7 +309,8 @@ def face_gallery(result: VideoResult, count: int, columns: int = 4, width: int =
             p = "—" if frame.p_fake is None else f"{frame.p_fake:.2f}"
             c = "—" if frame.certainty is None else f"{frame.certainty:.2f}"
             with cell:
-                st.image(frame.crop, width=width, alt=face_alt(frame))
+                if frame.crop is not None:
+                    st.image(frame.crop, width=width, alt=face_alt(frame))
                 if compact:
                     st.caption(f"**{frame.time_s:.1f} s**  \natt. {frame.attention:.3f}  \nfake {p}")
                 else:

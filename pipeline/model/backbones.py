@@ -25,7 +25,9 @@ BACKBONES: dict[str, Backbone] = {}
 MID_LAYER = "block14_expand_relu"
 
 
-def register_backbone(name: str, weights_source: str):
+def register_backbone(
+    name: str, weights_source: str
+) -> Callable[[Callable[[int, bool], keras.Model]], Callable[[int, bool], keras.Model]]:
     def decorator(build: Callable[[int, bool], keras.Model]) -> Callable[[int, bool], keras.Model]:
         BACKBONES[name] = Backbone(name=name, build=build, weights_source=weights_source)
         return build

@@ -12,7 +12,6 @@ never change a verdict.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import threading
 import warnings
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.tflite_runtime import default_threads, make_interpreter
+from pipeline.model.tflite_runtime import default_threads, make_interpreter
 
 SIDECAR_SUFFIX = ".encoder.tflite"
 # Largest |TFLite - Keras| allowed on the probe batch. The float32 copies agree to below 1e-6
@@ -165,30 +164,3 @@ def write_sidecar(encoder: Any, model_path: str | Path) -> str:
     flatbuffer = convert_encoder(encoder)
     sidecar_path(model_path).write_bytes(flatbuffer)
     return hashlib.sha256(flatbuffer).hexdigest()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Add the TFLite encoder to models saved before it existed (rewrites their metadata)."""
-    import json
-
-    from pipeline.model.detector import load_detector, metadata_path
-
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("models", nargs="+", type=Path)
-    args = parser.parse_args(argv)
-    for model_path in args.models:
-        loaded = load_detector(model_path)
-        sha256 = write_sidecar(loaded.encoder, model_path)
-        meta_file = metadata_path(model_path)
-        meta = json.loads(meta_file.read_text())
-        meta["encoder_tflite_sha256"] = sha256
-        meta_file.write_text(json.dumps(meta, indent=2) + "\n")
-        status = load_detector(model_path).encoder_status
-        print(f"{model_path}: {sidecar_path(model_path).name} sha256 {sha256[:12]}; {status.runtime}: {status.reason}")
-        if status.runtime != "tflite":
-            return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,9 +8,12 @@ so confident frames speak louder and frames without a face are silent (weight 0)
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import keras
 from keras import ops
+
+from pipeline.settings import ATTENTION_TEMPERATURE, CERTAINTY_MEASURE
 
 PACKAGE = "dfd"
 CERTAINTY_MEASURES = ("margin", "entropy")
@@ -19,7 +22,7 @@ _MASKED_LOGIT = -1e9
 _LN2 = math.log(2.0)
 
 
-def certainty_from_probability(p, measure: str = "margin"):
+def certainty_from_probability(p: Any, measure: str = CERTAINTY_MEASURE) -> Any:
     """Certainty in 0..1: |2p-1| ('margin') or 1 - binary entropy in bits ('entropy')."""
     if measure == "margin":
         return ops.abs(2.0 * p - 1.0)
@@ -37,7 +40,13 @@ class CertaintyAttention(keras.layers.Layer):
     `uniform=True` gives every face frame the same weight: the ablation "LSTM without attention".
     """
 
-    def __init__(self, temperature: float = 0.2, measure: str = "margin", uniform: bool = False, **kwargs):
+    def __init__(
+        self,
+        temperature: float = ATTENTION_TEMPERATURE,
+        measure: str = CERTAINTY_MEASURE,
+        uniform: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if temperature <= 0:
             raise ValueError("attention temperature must be positive")
@@ -47,7 +56,7 @@ class CertaintyAttention(keras.layers.Layer):
         self.measure = measure
         self.uniform = bool(uniform)
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         probabilities, mask = inputs
         mask = ops.cast(mask, probabilities.dtype)
         certainty = certainty_from_probability(probabilities, self.measure) * mask
@@ -58,7 +67,7 @@ class CertaintyAttention(keras.layers.Layer):
         attention = weights / (ops.sum(weights, axis=-1, keepdims=True) + _EPSILON)
         return certainty, attention
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {
             **super().get_config(),
             "temperature": self.temperature,
@@ -75,7 +84,7 @@ class AttentionWeighting(keras.layers.Layer):
     inputs of the same magnitude whatever the clip length.
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         features, attention, mask = inputs
         mask = ops.cast(mask, features.dtype)
         face_frames = ops.sum(mask, axis=-1, keepdims=True)
@@ -87,7 +96,7 @@ class AttentionWeighting(keras.layers.Layer):
 class FaceMaskToBool(keras.layers.Layer):
     """Float face mask -> boolean mask, so the LSTM skips frames without a face."""
 
-    def call(self, mask):
+    def call(self, mask: Any) -> Any:
         return ops.greater(mask, 0.5)
 
 
@@ -95,10 +104,10 @@ class FaceMaskToBool(keras.layers.Layer):
 class MaskedBinaryCrossentropy(keras.losses.Loss):
     """Frame-level BCE that ignores frames labelled -1 (no face in that frame)."""
 
-    def __init__(self, name: str = "masked_bce", **kwargs):
+    def __init__(self, name: str = "masked_bce", **kwargs: Any) -> None:
         super().__init__(name=name, **kwargs)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true = ops.cast(y_true, y_pred.dtype)
         valid = ops.cast(y_true >= 0, y_pred.dtype)
         target = ops.clip(y_true, 0.0, 1.0)
@@ -111,7 +120,7 @@ class MaskedBinaryCrossentropy(keras.losses.Loss):
 class MaskFrames(keras.layers.Layer):
     """Zero the features of frames without a face (normalisation would make them non-zero)."""
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         features, mask = inputs
         return features * ops.expand_dims(ops.cast(mask, features.dtype), -1)
 
@@ -125,7 +134,7 @@ class TemporalDifference(keras.layers.Layer):
     single frame cannot show.
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         features, mask = inputs
         mask = ops.cast(mask, features.dtype)
         previous = ops.concatenate([features[:, :1], features[:, :-1]], axis=1)
@@ -143,7 +152,7 @@ class AttentionPooling(keras.layers.Layer):
     much the face changes across the clip.
     """
 
-    def call(self, inputs):
+    def call(self, inputs: Any) -> Any:
         features, attention = inputs
         weights = ops.expand_dims(attention, -1)
         mean = ops.sum(features * weights, axis=1)

@@ -65,9 +65,9 @@ def test_model_card_of_the_shipped_model_shows_its_skill_card_and_figures(
 
     from dashboard.engine import Engine
     from dashboard.ui import runtime
-    from pipeline.faces.detectors import create_detector
-    from pipeline.model.detector import load_detector
-    from pipeline.scoring import Scorer
+    from pipeline.faces.registry import create_detector
+    from pipeline.model.storage import load_detector
+    from pipeline.scoring.scorer import Scorer
     from pipeline.settings import DEFAULT_MODEL_PATH, Settings
 
     shipped = Path(DEFAULT_MODEL_PATH)

@@ -14,11 +14,12 @@ from dashboard.accounts import RegistrationForm, register
 from dashboard.engine import Engine
 from dashboard.settings import AppSettings, PasswordRules
 from dashboard.store import Store, User
-from pipeline.faces.detectors import create_detector
+from pipeline.faces.registry import create_detector
 from pipeline.faces.types import Box
-from pipeline.model.detector import ModelConfig, ModelInfo, untrained_detector
+from pipeline.model.config import ModelConfig, ModelInfo
+from pipeline.model.storage import untrained_detector
 from pipeline.results import FrameRecord, StageTimings, Verdict, VideoResult
-from pipeline.scoring import Scorer
+from pipeline.scoring.scorer import Scorer
 from pipeline.settings import Settings
 from pipeline.video import VideoInfo
 
@@ -122,7 +123,7 @@ def make_result(
         threshold=0.5,
         timings=StageTimings(0.1, 0.2, 0.3, 0.6),
         model=info,
-        settings={**Settings().to_dict(), "crop_size": TINY_SIZE},
+        settings=Settings(crop_size=TINY_SIZE),
         raw_probability_fake=probability,
     )
 

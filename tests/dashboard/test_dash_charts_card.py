@@ -70,7 +70,7 @@ def test_metric_rows_flatten_nested_metrics() -> None:
 
 def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
     from dashboard.wording import model_limits
-    from pipeline.model.detector import ModelInfo
+    from pipeline.model.config import ModelInfo
 
     metrics = {"val": {"calibrated": {"clips": 106, "auc": 0.687, "auc_ci95": [0.58, 0.78]}}}
     trained = ModelInfo("m", "1", "x", True, "b", 224, metrics=metrics)

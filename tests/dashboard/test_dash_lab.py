@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dashboard.lab import FULL_MODEL, STRATEGIES, apply_strategy, effective_frames, frame_arrays, strategy_weights
-from pipeline.aggregation import aggregate
-from pipeline.model.detector import ModelOutput
+from dashboard.lab import STRATEGIES, apply_strategy, effective_frames, frame_arrays
+from pipeline.model.output import ModelOutput
+from pipeline.scoring.aggregation import FULL_MODEL, aggregate
 from tests.dashboard.builders import make_result
 
 P = [0.9, 0.55, None, 0.1, 0.95, 0.5]
@@ -20,23 +20,11 @@ def test_weights_sum_to_one_on_face_frames_and_match_the_aggregator(strategy: st
     _, p, mask = frame_arrays(result)
     assert outcome.weights.sum() == pytest.approx(1.0)
     assert outcome.weights[2] == 0.0  # the frame without a face never counts
-    assert outcome.probability == pytest.approx(aggregate(strategy, p, mask, temperature=0.3))
+    expected = aggregate(strategy, p, mask, temperature=0.3)
+    assert outcome.probability == pytest.approx(expected.probability)
+    assert np.array_equal(outcome.weights, expected.weights)
     assert outcome.probability == pytest.approx(float(np.dot(outcome.weights, p)))
     assert outcome.verdict == ("fake" if outcome.probability >= 0.5 else "real")
-
-
-def test_mean_is_uniform_and_max_picks_one_frame() -> None:
-    _, p, mask = frame_arrays(make_result(P))
-    mean = strategy_weights("mean", p, mask, 0.2)
-    assert np.allclose(mean[mask > 0], 0.2)
-    top = strategy_weights("max", p, mask, 0.2)
-    assert top.tolist() == [0, 0, 0, 0, 1, 0]
-
-
-def test_confident_strategy_keeps_only_confident_fakes_when_enough_agree() -> None:
-    p = np.array([0.9, 0.85, 0.5, 0.4])
-    weights = strategy_weights("confident", p, np.ones(4), 0.2)
-    assert weights.tolist() == [0.5, 0.5, 0.0, 0.0]
 
 
 def test_lower_temperature_listens_to_fewer_frames() -> None:

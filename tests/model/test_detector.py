@@ -3,15 +3,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.model.detector import (
-    LoadedModel,
-    ModelConfig,
-    ModelInfo,
-    build_detector,
-    load_detector,
-    save_detector,
-)
+from pipeline.model.architecture import build_detector
+from pipeline.model.config import ModelConfig, ModelInfo
 from pipeline.model.layers import CertaintyAttention, certainty_from_probability
+from pipeline.model.runtime import LoadedModel
+from pipeline.model.storage import load_detector, save_detector
 
 TINY = ModelConfig(backbone="tiny_cnn", input_size=64, pretrained_backbone=False, lstm_units=8)
 
@@ -86,7 +82,7 @@ def test_missing_explicit_model_file_is_a_clear_error(tmp_path: Path):
 
 
 def test_untrained_fallback_says_so():
-    from pipeline.model.detector import untrained_detector
+    from pipeline.model.storage import untrained_detector
 
     loaded = untrained_detector(TINY)
     assert isinstance(loaded, LoadedModel)
@@ -119,8 +115,8 @@ def test_attention_pooling_gives_weighted_mean_and_spread():
 
 
 def test_feature_normalisation_is_stored_in_the_model_file(tmp_path: Path):
-    from pipeline.frozen_training import adapt_normalisation
-    from pipeline.model.detector import build_sequence_head
+    from pipeline.model.architecture import build_sequence_head
+    from pipeline.training.heads import adapt_normalisation
 
     head = build_sequence_head(3, TINY)
     features = np.random.default_rng(0).normal(50.0, 4.0, (4, 5, 3)).astype(np.float32)
@@ -140,7 +136,7 @@ def test_feature_normalisation_is_stored_in_the_model_file(tmp_path: Path):
 def test_architecture_in_metadata_rebuilds_the_config():
     from dataclasses import asdict
 
-    from pipeline.model.detector import config_from_architecture
+    from pipeline.model.config import config_from_architecture
 
     stored = {**asdict(TINY), "a_future_option": 1}
     assert config_from_architecture(stored) == TINY
@@ -176,7 +172,7 @@ def test_fine_tuned_backbones_load_their_committed_weights(name: str):
 def test_temporal_certainty_reads_each_frame_in_context_and_round_trips(tmp_path: Path):
     import keras
 
-    from pipeline.model.detector import build_sequence_head
+    from pipeline.model.architecture import build_sequence_head
 
     config = ModelConfig(lstm_units=4, context_units=4, certainty_source="temporal")
     head = build_sequence_head(6, config)
@@ -197,7 +193,7 @@ def test_temporal_certainty_reads_each_frame_in_context_and_round_trips(tmp_path
 
 
 def test_unknown_certainty_source_is_refused():
-    from pipeline.model.detector import build_sequence_head
+    from pipeline.model.architecture import build_sequence_head
 
     with pytest.raises(ValueError, match="certainty source"):
         build_sequence_head(4, ModelConfig(certainty_source="oracle"))
@@ -206,7 +202,7 @@ def test_unknown_certainty_source_is_refused():
 def test_ensemble_head_averages_its_members_and_round_trips(tmp_path: Path):
     from dataclasses import replace
 
-    from pipeline.model.detector import head_members
+    from pipeline.model.architecture import head_members
 
     model = build_detector(replace(TINY, members=3), seed=0)
     loaded = LoadedModel(model, ModelInfo("t", "1", "", True, "tiny_cnn", 64))
@@ -239,8 +235,8 @@ def test_saved_file_carries_no_optimizer_state(tmp_path: Path):
 
     import h5py
 
-    from pipeline.frozen_training import fit_head
-    from pipeline.model.detector import head_members
+    from pipeline.model.architecture import head_members
+    from pipeline.training.heads import fit_head
 
     model = build_detector(replace(TINY, members=2), seed=0)
     loaded = LoadedModel(model, ModelInfo("t", "1", "", True, "tiny_cnn", 64))

@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.model.detector import ModelConfig, ModelInfo, build_detector, load_detector, save_detector
+from pipeline.model.architecture import build_detector
+from pipeline.model.config import ModelConfig, ModelInfo
 from pipeline.model.fast_encoder import probe_batch, sidecar_path, write_sidecar
+from pipeline.model.storage import load_detector, save_detector
 
 TINY = ModelConfig(backbone="tiny_cnn", input_size=64, pretrained_backbone=False, lstm_units=8)
 

@@ -5,11 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.faces.detectors import create_detector
-from pipeline.model.detector import ModelConfig, untrained_detector
+from pipeline.faces.registry import create_detector
+from pipeline.model.config import ModelConfig
+from pipeline.model.storage import save_detector, untrained_detector
 from pipeline.results import Verdict
-from pipeline.scoring import Scorer, calibrate, extract_faces
-from pipeline.settings import Settings
+from pipeline.scoring.aggregation import certainty_attention_weights
+from pipeline.scoring.calibration import calibrate
+from pipeline.scoring.extraction import extract_faces
+from pipeline.scoring.scorer import Scorer
+from pipeline.settings import ATTENTION_TEMPERATURE, Settings
 
 SETTINGS = Settings(frames=8, detector="haar", crop_size=64)
 
@@ -78,14 +82,21 @@ def test_json_dict_matches_the_cli_schema(astronaut_clip: Path, scorer: Scorer):
     assert isinstance(np.asarray(frame["face_box"]).tolist(), list)
 
 
-def test_attention_temperature_setting_reaches_the_model(astronaut_clip: Path):
+def test_attention_temperature_setting_reaches_the_model(astronaut_clip: Path, tmp_path: Path):
+    """Settings.attention_temperature must change the weights: each run's attention is the
+    numpy rule at *that* temperature, so a setting that is ignored fails here."""
     model = untrained_detector(ModelConfig(backbone="tiny_cnn", input_size=64, pretrained_backbone=False))
-    assert model.attention_temperature == pytest.approx(0.2)
-    model.set_attention_temperature(0.05)
-    sharp = Scorer(SETTINGS, model, create_detector("haar")).score(astronaut_clip)
-    model.set_attention_temperature(5.0)
-    flat = Scorer(SETTINGS, model, create_detector("haar")).score(astronaut_clip)
-    flat_weights = [f.attention for f in flat.frames if f.has_face]
-    assert max(flat_weights) - min(flat_weights) <= max(f.attention for f in sharp.frames) - min(
-        f.attention for f in sharp.frames if f.has_face
-    )
+    assert model.attention_temperature == pytest.approx(ATTENTION_TEMPERATURE)
+    path = tmp_path / "tiny.keras"
+    save_detector(model.model, path, model.info)
+    spreads = {}
+    for temperature in (0.05, 5.0):
+        settings = SETTINGS.with_overrides(model_path=path, attention_temperature=temperature)
+        result = Scorer.load(settings).score(astronaut_clip)
+        assert result.settings.attention_temperature == temperature
+        faces = [f for f in result.frames if f.has_face]
+        p = np.array([f.p_fake for f in faces])
+        expected = certainty_attention_weights(p, np.ones(len(p)), temperature)
+        assert np.allclose([f.attention for f in faces], expected, atol=1e-5)
+        spreads[temperature] = max(f.attention for f in faces) - min(f.attention for f in faces)
+    assert spreads[5.0] < spreads[0.05]

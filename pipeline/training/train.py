@@ -16,19 +16,26 @@ import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.augment import augment_clip
-from pipeline.cache import cached_extract_faces
-from pipeline.calibration import calibrate, cross_fitted_calibration, fit_platt
-from pipeline.datasets import Clip, check_group_split, family_weights, load_clips
 from pipeline.errors import DataError, PipelineError
-from pipeline.faces.detectors import create_detector
+from pipeline.faces.registry import create_detector
 from pipeline.faces.track import to_model_input
-from pipeline.frozen_training import (
+from pipeline.model.architecture import SEQUENCE_HEAD, assemble_detector, build_detector, build_head, compile_detector
+from pipeline.model.backbones import BACKBONES
+from pipeline.model.config import ModelConfig, ModelInfo
+from pipeline.model.storage import save_detector
+from pipeline.scoring.calibration import calibrate, cross_fitted_calibration, fit_platt
+from pipeline.scoring.extraction import FaceExtraction
+from pipeline.settings import DEFAULT_CACHE_DIR, DEFAULT_MODEL_PATH, Settings
+from pipeline.training.augment import augment_clip
+from pipeline.training.cache import cached_extract_faces
+from pipeline.training.datasets import Clip, check_group_split, family_weights, load_clips
+from pipeline.training.heads import (
     FeatureBank,
     HeadRecipe,
     adapt_normalisation,
@@ -41,20 +48,7 @@ from pipeline.frozen_training import (
     training_targets,
     video_probabilities,
 )
-from pipeline.metrics import auc_or_none, compute_metrics
-from pipeline.model.backbones import BACKBONES
-from pipeline.model.detector import (
-    SEQUENCE_HEAD,
-    ModelConfig,
-    ModelInfo,
-    assemble_detector,
-    build_detector,
-    build_head,
-    compile_detector,
-    save_detector,
-)
-from pipeline.scoring import FaceExtraction
-from pipeline.settings import DEFAULT_CACHE_DIR, DEFAULT_MODEL_PATH, Settings
+from pipeline.training.metrics import auc_or_none, compute_metrics
 
 # Calibrated probabilities make 0.5 the equal-cost decision point.
 DEFAULT_THRESHOLD = 0.5
@@ -194,7 +188,7 @@ class ClipBatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         self.epoch += 1
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
         rng = np.random.default_rng([self.seed, self.epoch, index])
         if self.weights is None:
             rows = np.arange(index * self.batch_size, min((index + 1) * self.batch_size, len(self.labels)))

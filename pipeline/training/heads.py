@@ -19,11 +19,11 @@ import keras
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.augment import augment_clip
-from pipeline.datasets import Clip, family_weights
 from pipeline.faces.track import to_model_input
-from pipeline.model.detector import compile_detector, head_members
+from pipeline.model.architecture import compile_detector, head_members
 from pipeline.model.fast_encoder import training_encoder
+from pipeline.training.augment import augment_clip
+from pipeline.training.datasets import Clip, family_weights
 
 NO_FACE_LABEL = -1.0
 FEATURE_BATCH = 64
@@ -205,7 +205,11 @@ def train_members(
             histories.append(json.loads(done.with_suffix(".history.json").read_text()))
             print(f"{tag}: member {index} read from {done}", file=sys.stderr)
             continue
-        callbacks = [keras.callbacks.BackupAndRestore(str(checkpoints / f"{tag}_member{index}_backup"))] if done else []
+        callbacks = (
+            [keras.callbacks.BackupAndRestore(str(checkpoints / f"{tag}_member{index}_backup"))]
+            if checkpoints is not None
+            else []
+        )
         history = fit_head(
             member,
             features,

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline import cache as cache_module
 from pipeline.cli import main
-from pipeline.model.detector import load_detector
+from pipeline.model.storage import load_detector
+from pipeline.training import cache as cache_module
 
 from conftest import astronaut_frames, write_video
 
@@ -74,7 +74,7 @@ def test_end_to_end_fine_tuning_with_augmentation(tiny_dataset: Path, tmp_path: 
 
 
 def test_family_weights_balance_labels_and_generators():
-    from pipeline.datasets import Clip, family_weights
+    from pipeline.training.datasets import Clip, family_weights
 
     clips = [Clip(Path(f"{i}"), 1, "train", str(i), "A") for i in range(6)]
     clips += [Clip(Path("b"), 1, "train", "b", "B")]
@@ -86,7 +86,7 @@ def test_family_weights_balance_labels_and_generators():
 
 
 def test_temperature_scaling_recovers_overconfidence():
-    from pipeline.calibration import fit_temperature
+    from pipeline.scoring.calibration import fit_temperature
 
     rng = np.random.default_rng(0)
     true_p = rng.uniform(0.05, 0.95, 4000)
@@ -130,8 +130,8 @@ def test_evaluate_reports_metrics_ablation_robustness_and_reliability(tiny_datas
 def test_augmented_copies_keep_labels_masks_and_family_balance(tmp_path: Path):
     import keras
 
-    from pipeline.datasets import Clip
-    from pipeline.frozen_training import feature_bank
+    from pipeline.training.datasets import Clip
+    from pipeline.training.heads import feature_bank
 
     crop = keras.Input((8, 8, 3))
     encoder = keras.Model(crop, keras.layers.GlobalAveragePooling2D()(crop))
@@ -155,7 +155,7 @@ def test_augmented_copies_keep_labels_masks_and_family_balance(tmp_path: Path):
 
 
 def test_platt_scaling_fixes_a_model_that_leans_to_one_side():
-    from pipeline.calibration import calibrate, fit_platt, fit_temperature
+    from pipeline.scoring.calibration import calibrate, fit_platt, fit_temperature
 
     rng = np.random.default_rng(1)
     true_p = rng.uniform(0.05, 0.95, 4000)
@@ -171,8 +171,8 @@ def test_platt_scaling_fixes_a_model_that_leans_to_one_side():
 
 
 def test_cross_fitted_calibration_never_uses_a_clips_own_group():
-    from pipeline.calibration import cross_fitted_calibration
-    from pipeline.metrics import expected_calibration_error
+    from pipeline.scoring.calibration import cross_fitted_calibration
+    from pipeline.training.metrics import expected_calibration_error
 
     rng = np.random.default_rng(2)
     true_p = rng.uniform(0.05, 0.95, 400)
@@ -233,7 +233,7 @@ def test_refit_all_ships_an_all_clip_ensemble_and_keeps_the_train_only_model(tin
 def test_refit_resumes_from_finished_heads_and_cached_features(
     tiny_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from pipeline import frozen_training
+    from pipeline.training import heads as frozen_training
 
     cache = tmp_path / "cache"
     assert _refit(tiny_dataset, tmp_path / "a.keras", cache) == 0

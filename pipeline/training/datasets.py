@@ -36,7 +36,8 @@ def family_weights(clips: Sequence[Clip]) -> np.ndarray:
     families_per_label = {label: {k for k in keys if k[0] == label} for label in (0, 1)}
     counts = {k: keys.count(k) for k in set(keys)}
     weights = np.array([1.0 / (counts[k] * len(families_per_label[k[0]])) for k in keys])
-    return weights / weights.sum()
+    normalised: np.ndarray = weights / weights.sum()
+    return normalised
 
 
 def _split_for_group(group: str, val_fraction: float) -> str:

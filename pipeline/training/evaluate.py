@@ -27,18 +27,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from pipeline.aggregation import aggregate
-from pipeline.cache import cached_extract_faces
-from pipeline.calibration import calibrate, cross_fitted_calibration, fit_platt
-from pipeline.datasets import Clip, load_clips
 from pipeline.errors import DataError, PipelineError
-from pipeline.metrics import ECE_BINS, Metrics, compute_metrics
 from pipeline.results import Verdict, VideoResult
+from pipeline.scoring.aggregation import aggregate
+from pipeline.scoring.calibration import calibrate, cross_fitted_calibration, fit_platt
 from pipeline.settings import DEFAULT_CACHE_DIR, Settings
-from pipeline.transcode import FACE_VARIANTS, ROBUSTNESS_VARIANTS, median_box, reencode
+from pipeline.training.cache import cached_extract_faces
+from pipeline.training.datasets import Clip, load_clips
+from pipeline.training.metrics import ECE_BINS, Metrics, compute_metrics
+from pipeline.training.transcode import FACE_VARIANTS, ROBUSTNESS_VARIANTS, median_box, reencode
 
 if TYPE_CHECKING:
-    from pipeline.model.detector import ModelInfo
+    from pipeline.model.config import ModelInfo
+    from pipeline.scoring.scorer import Scorer
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,13 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def score_clips(clips: list[Clip], scorer, cache_dir: Path, label: str = "scoring") -> list[ScoredClip]:
+def _raw_probability(scored: ScoredClip) -> float:
+    """The uncalibrated probability of a clip that was scored with a face."""
+    assert scored.result is not None and scored.result.raw_probability_fake is not None
+    return float(scored.result.raw_probability_fake)
+
+
+def score_clips(clips: list[Clip], scorer: Scorer, cache_dir: Path, label: str = "scoring") -> list[ScoredClip]:
     scored = []
     for clip in tqdm(clips, desc=label, unit="clip", file=sys.stderr):
         try:
@@ -112,10 +119,10 @@ def metric_rows(
 def aggregation_rows(scored: list[ScoredClip], threshold: float) -> list[tuple[str, Metrics]]:
     """The same per-frame probabilities, pooled by other rules (the ablation's b and c)."""
     rules: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-        "(b) mean of frame probabilities": lambda p, m: aggregate("mean", p, m),
-        "(c) confident strategy": lambda p, m: aggregate("confident", p, m),
-        "certainty-weighted mean (no LSTM)": lambda p, m: aggregate("certainty_attention", p, m),
-        "max of frame probabilities": lambda p, m: aggregate("max", p, m),
+        "(b) mean of frame probabilities": lambda p, m: aggregate("mean", p, m).probability,
+        "(c) confident strategy": lambda p, m: aggregate("confident", p, m).probability,
+        "certainty-weighted mean (no LSTM)": lambda p, m: aggregate("certainty_attention", p, m).probability,
+        "max of frame probabilities": lambda p, m: aggregate("max", p, m).probability,
     }
     rows = []
     for name, rule in rules.items():
@@ -139,7 +146,7 @@ def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) ->
         return []
     calibrated = cross_fitted_calibration(
         labels,
-        np.array([s.result.raw_probability_fake for s in usable]),
+        np.array([_raw_probability(s) for s in usable]),
         np.array([s.clip.group for s in usable]),
     )
     items = [(s.clip, p) for s, p in zip(usable, calibrated, strict=True)]
@@ -148,9 +155,9 @@ def cross_fitted_calibration_rows(scored: list[ScoredClip], threshold: float) ->
     ]
 
 
-def mesonet_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[tuple[str, Metrics]]:
+def mesonet_rows(scored: list[ScoredClip], scorer: Scorer, cache_dir: Path) -> list[tuple[str, Metrics]]:
     """The peer: MesoNet's published weights on the same face crops, mean over frames."""
-    from pipeline.peers.mesonet import MESONET_DIR, load_meso4, meso4_fake_probabilities
+    from pipeline.training.peers.mesonet import MESONET_DIR, load_meso4, meso4_fake_probabilities
 
     weight_files = [MESONET_DIR / name for name in ("Meso4_DF.h5", "Meso4_F2F.h5") if (MESONET_DIR / name).exists()]
     if not weight_files:
@@ -208,7 +215,7 @@ def format_only_rows(manifest: Path, evaluated: list[ScoredClip]) -> list[tuple[
     return [("format-only classifier", _metrics_of(items, 0.5))]
 
 
-def robustness_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[tuple[str, Metrics]]:
+def robustness_rows(scored: list[ScoredClip], scorer: Scorer, cache_dir: Path) -> list[tuple[str, Metrics]]:
     """Score re-encoded copies of the clips (made once, kept in the cache folder)."""
     rows = []
     usable = [s for s in scored if s.result is not None and s.result.probability_fake is not None]
@@ -220,7 +227,9 @@ def robustness_rows(scored: list[ScoredClip], scorer, cache_dir: Path) -> list[t
                 if variant in ROBUSTNESS_VARIANTS:
                     reencode(s.clip.path, target, ROBUSTNESS_VARIANTS[variant])
                 else:
-                    FACE_VARIANTS[variant](s.clip.path, target, median_box(f.face_box for f in s.result.frames))
+                    box = median_box(f.face_box for f in s.result.frames)
+                    assert box is not None  # usable clips have faces
+                    FACE_VARIANTS[variant](s.clip.path, target, box)
             copies.append(Clip(target, s.clip.label, s.clip.split, s.clip.group, s.clip.method, s.clip.dataset))
         rescored = score_clips(copies, scorer, cache_dir, label=f"scoring: {variant}")
         abstained = sum(r.probability is None for r in rescored)
@@ -281,22 +290,22 @@ def format_table(rows: list[tuple[str, Metrics]]) -> str:
     return "\n".join(lines)
 
 
-def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[ScoredClip]:
+def refit_calibration(scored: list[ScoredClip], scorer: Scorer, split: str) -> list[ScoredClip]:
     """Fit Platt scaling on the clips' raw probabilities, store it with the model, re-calibrate the results."""
     from dataclasses import replace
 
-    from pipeline.model.detector import metadata_path
+    from pipeline.model.config import metadata_path
 
     usable = [s for s in scored if s.result is not None and s.result.raw_probability_fake is not None]
     labels = np.array([s.clip.label for s in usable], dtype=float)
     if len(np.unique(labels)) < 2:
         raise DataError("--fit-calibration needs both real and fake clips")
-    temperature, bias = fit_platt(labels, np.array([s.result.raw_probability_fake for s in usable]))
+    temperature, bias = fit_platt(labels, np.array([_raw_probability(s) for s in usable]))
     model_file = scorer.settings.model_path
     meta_file = metadata_path(model_file)
     if not meta_file.exists():
         raise DataError(f"{meta_file}: no metadata to store the calibration in")
-    calibrated = np.array([calibrate(s.result.raw_probability_fake, temperature, bias) for s in usable])
+    calibrated = np.array([calibrate(_raw_probability(s), temperature, bias) for s in usable])
     calibrated_by_clip = {id(s): p for s, p in zip(usable, calibrated, strict=True)}
     meta = json.loads(meta_file.read_text())
     meta.update(calibration_temperature=temperature, calibration_bias=bias)
@@ -311,6 +320,7 @@ def refit_calibration(scored: list[ScoredClip], scorer, split: str) -> list[Scor
     def recalibrated(s: ScoredClip) -> ScoredClip:
         if id(s) not in calibrated_by_clip:
             return s
+        assert s.result is not None  # only usable clips are recalibrated
         p = float(calibrated_by_clip[id(s)])
         verdict = Verdict.FAKE if p >= scorer.threshold else Verdict.REAL
         return replace(s, result=replace(s.result, probability_fake=p, verdict=verdict, model=scorer.model.info))
@@ -325,7 +335,7 @@ def trained_on(info: ModelInfo, split: str) -> bool:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from pipeline.scoring import Scorer
+    from pipeline.scoring.scorer import Scorer
 
     clips = load_clips(args.manifest)
     if args.split != "all":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.datasets import Clip, family_weights
+from pipeline.training.datasets import Clip, family_weights
 from tools.export_crop_bundle import MID_PREFIXES, decode_jpeg, encode_jpeg, pick_frames
 from tools.finetune_backbone_torch import clip_weights, load_bundle, subset
 

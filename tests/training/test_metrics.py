@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pipeline.metrics import compute_metrics, expected_calibration_error
+from pipeline.training.metrics import compute_metrics, expected_calibration_error
 
 
 def test_perfect_ranking_has_auc_one_and_tight_ci():

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.datasets import check_group_split, load_clips
 from pipeline.errors import DataError
+from pipeline.training.datasets import check_group_split, load_clips
 
 
 def _touch(path: Path) -> Path:

@@ -95,7 +95,9 @@ class ClipAugmentation:
             bgr = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2BGR)
             ok, encoded = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
             if ok:
-                out = cv2.cvtColor(cv2.imdecode(encoded, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+                decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+                if decoded is not None:
+                    out = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
         return np.ascontiguousarray(out)
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 from skimage import data as skdata
 
-from pipeline.augment import AugmentSettings, ClipAugmentation, augment_clip
+from pipeline.training.augment import AugmentSettings, ClipAugmentation, augment_clip
 
 
 def test_augmentation_keeps_shape_dtype_and_changes_pixels():

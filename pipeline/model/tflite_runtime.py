@@ -10,22 +10,22 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from typing import Any
+from typing import Any, cast
 
 
 @functools.cache
 def interpreter_class() -> type | None:
     """The interpreter class, or None when neither runtime is importable."""
     try:
-        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
+        from ai_edge_litert.interpreter import Interpreter
 
-        return Interpreter
+        return cast(type, Interpreter)
     except ImportError:
         pass
     try:
         import tensorflow as tf
 
-        return tf.lite.Interpreter
+        return cast(type, tf.lite.Interpreter)
     except (ImportError, AttributeError):
         return None
 

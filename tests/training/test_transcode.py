@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from pipeline.faces.types import Box
-from pipeline.transcode import (
+from pipeline.training.transcode import (
     ROBUSTNESS_VARIANTS,
     WIDE_SHOT_FACE_SHARE,
     median_box,

@@ -1,0 +1,129 @@
+"""Decode the sampled frames, find and follow the main face, crop it: the part of scoring that
+training caches. Nothing here knows about the model or Streamlit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.faces.base import FaceDetector
+from pipeline.faces.track import crop_face, select_main_track
+from pipeline.faces.types import Box
+from pipeline.settings import Settings
+from pipeline.video import (
+    BackgroundDecoder,
+    SampledFrame,
+    VideoInfo,
+    iter_frames,
+    probe_video,
+    read_sampled_frames,
+    sample_indices,
+)
+
+# Candidate faces kept per frame before the tracker picks the main one.
+MAX_CANDIDATES_PER_FRAME = 4
+# Every this many sampled frames, detection scans the whole frame instead of near the last face.
+FULL_FRAME_SCAN_EVERY = 8
+
+ProgressCallback = Callable[[str, float], None]
+STAGES = ("decoding", "faces", "model")
+
+
+@dataclass(frozen=True)
+class FaceExtraction:
+    """Decoded and tracked faces of one clip: the part of scoring that training caches."""
+
+    info: VideoInfo
+    indices: tuple[int, ...]
+    times_s: tuple[float, ...]
+    boxes: tuple[Box | None, ...]
+    crops: np.ndarray  # (faces, S, S, 3) uint8, one per frame with a box, in frame order
+    decode_s: float
+    detect_s: float
+
+    @property
+    def mask(self) -> np.ndarray:
+        return np.array([box is not None for box in self.boxes], dtype=np.float32)
+
+
+def no_progress(stage: str, fraction: float) -> None:
+    """The default progress callback: report nothing."""
+    del stage, fraction
+
+
+def extract_faces(
+    path: str | Path,
+    settings: Settings,
+    detector: FaceDetector,
+    on_progress: ProgressCallback = no_progress,
+    info: VideoInfo | None = None,
+) -> FaceExtraction:
+    """Decode the sampled frames, detect faces as they arrive, follow the main face, crop it.
+
+    Decoding runs on a background thread, overlapping detection. Full frames are dropped
+    as soon as their candidate faces are cut out, so memory stays flat even for long 4K clips.
+    """
+    info = info or probe_video(path, settings)
+    indices = sample_indices(
+        info.frame_count,
+        settings.frames,
+        fps=info.fps,
+        sample_fps=settings.sample_fps,
+        max_frames=settings.max_sampled_frames,
+    )
+    decode_s = detect_s = 0.0
+    candidates: list[list[Box]] = []
+    candidate_crops: list[list[np.ndarray]] = []
+    kept_indices: list[int] = []
+    on_progress("decoding", 0.0)
+
+    def run(frames: Iterable[SampledFrame]) -> None:
+        nonlocal detect_s
+        total = max(len(indices), 1)
+        hint: Box | None = None
+        for number, frame in enumerate(frames):
+            started = time.perf_counter()
+            # Search near the last face, but scan whole frames regularly so no face is missed for long.
+            near = hint if number % FULL_FRAME_SCAN_EVERY else None
+            boxes = detector.detect_near(frame.rgb, near)[:MAX_CANDIDATES_PER_FRAME]
+            hint = max(boxes, key=lambda b: b.area) if boxes else None
+            crops = [crop_face(frame.rgb, b, size=settings.crop_size, margin=settings.crop_margin) for b in boxes]
+            detect_s += time.perf_counter() - started
+            candidates.append(boxes)
+            candidate_crops.append(crops)
+            kept_indices.append(frame.index)
+            on_progress("faces", len(kept_indices) / total)
+
+    if indices:
+        decoder = BackgroundDecoder(iter_frames(info.path, indices, info.fps))
+        run(decoder)
+        decode_s += decoder.busy_s
+    if len(kept_indices) < len(indices) or not indices:
+        # The header misstated the frame count (truncated file, some webm): recount, redo.
+        started = time.perf_counter()
+        info, frames = read_sampled_frames(info, settings)
+        decode_s += time.perf_counter() - started
+        candidates.clear()
+        candidate_crops.clear()
+        kept_indices.clear()
+        indices = [f.index for f in frames]
+        run(frames)
+
+    chosen = select_main_track(candidates)
+    crops = [candidate_crops[i][candidates[i].index(box)] for i, box in enumerate(chosen) if box is not None]
+    size = settings.crop_size
+    return FaceExtraction(
+        info=info,
+        indices=tuple(kept_indices),
+        times_s=tuple(i / info.fps for i in kept_indices),
+        boxes=tuple(chosen),
+        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), dtype=np.uint8),
+        decode_s=decode_s,
+        detect_s=detect_s,
+    )
+
+
