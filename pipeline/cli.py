@@ -36,7 +36,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI; the train and evaluate options are added only when `argv` runs that command."""
     defaults = Settings()
     parser = argparse.ArgumentParser(prog="dfd", description="Deepfake video verification pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,14 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
     train = commands.add_parser("train", help="train a detector on a manifest CSV or a FF++/DFDC folder")
-    from pipeline.training.train import add_train_arguments
-
-    add_train_arguments(train)
-
     evaluate = commands.add_parser("evaluate", help="video-level metrics of a model on a manifest")
-    from pipeline.training.evaluate import add_evaluate_arguments
+    if argv and argv[0] == "train":  # training's options (and Keras) load only for training
+        from pipeline.training.recipe import with_recipe
+        from pipeline.training.train import add_train_arguments
 
-    add_evaluate_arguments(evaluate)
+        add_train_arguments(train)
+        with_recipe(train, list(argv[1:]))
+    elif argv and argv[0] == "evaluate":
+        from pipeline.training.evaluate import add_evaluate_arguments
+
+        add_evaluate_arguments(evaluate)
     return parser
 
 
@@ -147,7 +151,12 @@ def run() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(argv)
+    except PipelineError as error:  # a bad recipe file
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if args.command == "score":
         return run_score(args)

@@ -56,6 +56,9 @@ DEFAULT_THRESHOLD = 0.5
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", type=Path, help="manifest CSV (file,label[,split,group]) or FF++/DFDC folder")
+    parser.add_argument(
+        "--recipe", type=Path, help="a TOML file of these options over the defaults (e.g. configs/detector-1.2.0.toml)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="where to save the .keras model")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=32)
