@@ -1,7 +1,7 @@
 """Fine-tune the mid-level MobileNetV2 backbone on face crops, with torch on a GPU.
 
 Why: frozen ImageNet features cap every head we trained at a val AUC of about
-0.63-0.67 (docs/training_runs.md). Fine-tuning the network itself is the next lever,
+0.63-0.67 (docs/experiments.md). Fine-tuning the network itself is the next lever,
 but on 2 CPU cores it takes hours; on one GPU it takes minutes. This script runs
 where torch, torchvision and OpenCV are installed (not this project's runtime): it
 reads the bundle from tools/export_crop_bundle.py and writes fine-tuned weights that

@@ -50,7 +50,7 @@ def _mobilenet_v2(size: int, pretrained: bool) -> keras.Model:
     "mobilenet_v2_mid",
     "ImageNet MobileNetV2 (as mobilenet_v2), cut at the expansion of block 14 (14x14x576, before "
     "the last stride) and average-pooled: mid-level texture features, which generalised better to "
-    "unseen generators than the final semantic features (docs/training_runs.md)",
+    "unseen generators than the final semantic features (docs/experiments.md)",
 )
 def _mobilenet_v2_mid(size: int, pretrained: bool) -> keras.Model:
     from pipeline.model.mobilenet_v2 import build_mobilenet_v2

@@ -26,7 +26,7 @@ class ModelConfig:
     dropout: float = 0.3
     uniform_attention: bool = False  # the ablation: every face frame weighs the same
     # Temporal evidence beside the LSTM (both measured to help in group cross-validation
-    # on the training split, docs/training_runs.md): frame-to-frame feature differences
+    # on the training split, docs/experiments.md): frame-to-frame feature differences
     # as extra LSTM inputs, and the attention-weighted mean and spread of the features.
     temporal_differences: bool = True
     pooled_statistics: bool = True
@@ -38,7 +38,7 @@ class ModelConfig:
     certainty_source: str = "frame"
     context_units: int = 32
     # Independently initialised and trained heads whose outputs are averaged: one head's
-    # val AUC moves by +-0.04 with its seed alone (docs/training_runs.md), the average less.
+    # val AUC moves by +-0.04 with its seed alone (docs/experiments.md), the average less.
     members: int = 1
 
 
