@@ -13,7 +13,7 @@ Reports val AUC per seed and the mean; the ensemble row averages (a)'s video pro
 over the seeds so far (what `--members N` ships). Features come from `train`'s cache when
 it has run with the same settings. Usage:
 
-    python benchmarks/ablation_heads.py ../shared/data/manifest.csv --model models/detector.keras
+    python -m benchmarks.ablation_heads ../shared/data/manifest.csv --model models/detector.keras
 """
 
 from __future__ import annotations

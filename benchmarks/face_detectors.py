@@ -20,7 +20,7 @@ warm-up call; decode time is measured separately.
 
 Usage::
 
-    python benchmarks/face_detectors.py --data ../shared/data \
+    python -m benchmarks.face_detectors --data ../shared/data \
         --out artifacts/face_detectors.csv
 """
 

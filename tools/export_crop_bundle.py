@@ -10,7 +10,7 @@ The bundle also holds reference features: this project's Keras backbone run on a
 of the bundled crops. The fine-tune script recomputes them with its torch copy of the
 network and stops if they differ, so a wrong weight mapping costs seconds, not a run.
 
-    python tools/export_crop_bundle.py --data ../shared/data --out .gpu/bundle.npz
+    python -m tools.export_crop_bundle --data ../shared/data --out .gpu/bundle.npz
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ One fixed recipe, no choice made on val. Stages, in order:
   final   the same recipe on every clip: the weights to ship;
   cv      group 5-fold over every clip: out-of-fold AUC of the recipe.
 
-    python tools/finetune_backbone_torch.py --bundle .gpu/bundle.npz --out $OUT
+    python -m tools.finetune_backbone_torch --bundle .gpu/bundle.npz --out $OUT
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ same tensor mapping as the ImageNet conversion (tools/convert_mobilenet_v2.py), 
 the mid-level Keras model is saved. Before saving, the Keras features of the bundle's
 reference crops must match the torch features stored beside the weights.
 
-    python tools/import_finetuned_backbone.py --weights dev.npz --bundle .gpu/bundle.npz \\
+    python -m tools.import_finetuned_backbone --weights dev.npz --bundle .gpu/bundle.npz \\
         --name mobilenet_v2_mid_ft_train
 """
 

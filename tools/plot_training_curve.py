@@ -1,6 +1,6 @@
 """Draw the training curve stored in a model's metadata (models/detector.json) as a PNG.
 
-Usage: python tools/plot_training_curve.py models/detector.json models/training_curve.png
+Usage: python -m tools.plot_training_curve models/detector.json models/training_curve.png
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ outputs are computed in a throwaway venv and saved as .npy; the comparison
 then runs in the project venv.
 
     # 1. throwaway venv (x86_64: pip install torch==2.14.1 torchvision==0.29.1 scikit-image)
-    /tmp/torchvenv/bin/python tools/verify_mobilenet_v2.py torch --pth .../mobilenet_v2-b0353104.pth
+    /tmp/torchvenv/bin/python -m tools.verify_mobilenet_v2 torch --pth .../mobilenet_v2-b0353104.pth
     # 2. project venv
-    .venv/bin/python tools/verify_mobilenet_v2.py compare
+    .venv/bin/python -m tools.verify_mobilenet_v2 compare
 
 Inputs: skimage's astronaut, chelsea (a cat) and coffee, resized to 224x224
 (plus 160x160 and an odd 199x199 to exercise stride-2 padding), scaled 0..1.

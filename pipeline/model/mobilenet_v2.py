@@ -158,7 +158,7 @@ def load_imagenet_weights(model: keras.Model, *, input_shape: tuple[int | None, 
     if not path.is_file():
         raise FileNotFoundError(
             f"MobileNetV2 ImageNet weights not found at {path}. They are committed to the repo; "
-            "regenerate with `python tools/convert_mobilenet_v2.py` (see models/backbones/README.md), "
+            "regenerate with `python -m tools.convert_mobilenet_v2` (see models/backbones/README.md), "
             "or pass weights=None for random init."
         )
     has_top = any(layer.name == "logits" for layer in model.layers)
