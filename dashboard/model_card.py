@@ -67,6 +67,12 @@ def read_model_files(model_path: Path) -> ModelFiles:
 
 
 _IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def without_html_comments(markdown: str) -> str:
+    """Drop HTML comments (the card's generated-figure markers): Streamlit would print them as text."""
+    return _HTML_COMMENT.sub("", markdown)
 
 
 def split_card_images(markdown: str, folder: Path) -> tuple[str, list[tuple[Path, str]]]:

@@ -3,7 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.model_card import metric_rows, read_model_files, runtime_rows, split_card_images
+from dashboard.model_card import (
+    metric_rows,
+    read_model_files,
+    runtime_rows,
+    split_card_images,
+    without_html_comments,
+)
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD
@@ -73,7 +79,7 @@ else:
 
 st.subheader("Model card")
 if files.card_markdown:
-    card_text, card_images = split_card_images(files.card_markdown, files.model_path.parent)
+    card_text, card_images = split_card_images(without_html_comments(files.card_markdown), files.model_path.parent)
     st.markdown(card_text)
     for image_path, alt in card_images:
         st.image(str(image_path), caption=alt or image_path.name, width=760)

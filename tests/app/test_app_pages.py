@@ -81,5 +81,6 @@ def test_model_card_of_the_shipped_model_shows_its_skill_card_and_figures(
     assert not any("No trained model" in e.value for e in app.error)
     text = " ".join(m.value for m in app.markdown)
     assert "Model card: certainty-attention" in text and "![" not in text
+    assert "<!--" not in text  # the generated-figure markers stay out of the page
     images = app.get("image")
     assert len(images) >= 3  # the reliability diagram, and the card's training curve and diagram
