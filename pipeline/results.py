@@ -11,10 +11,12 @@ import numpy as np
 from pipeline.faces.types import Box
 from pipeline.model.config import ModelInfo
 from pipeline.settings import Settings
+from pipeline.signals.contract import SignalResult
 from pipeline.video import VideoInfo
 
 # The stored record's format (dashboard result store); bump when `to_record` changes shape.
-RECORD_FORMAT = 1
+# 2: adds "signals".
+RECORD_FORMAT = 2
 
 
 class Verdict(StrEnum):
@@ -77,6 +79,8 @@ class VideoResult:
     model: ModelInfo
     settings: Settings = field(default_factory=Settings)
     raw_probability_fake: float | None = None  # before calibration
+    # Every signal's own verdict, the ones that abstained included (with their reason).
+    signals: tuple[SignalResult, ...] = ()
 
     @property
     def face_frames(self) -> int:
@@ -103,6 +107,7 @@ class VideoResult:
                 "codec": self.video.codec,
                 "size_bytes": self.video.size_bytes,
             },
+            "signals": [signal.to_json_dict() for signal in self.signals],
         }
 
 
@@ -132,6 +137,7 @@ class VideoResult:
             "model": self.model.to_json_dict(),
             "settings": self.settings.to_dict(),
             "raw_probability_fake": _plain(self.raw_probability_fake),
+            "signals": [signal.to_record() for signal in self.signals],
         }
 
     @classmethod
@@ -166,6 +172,7 @@ class VideoResult:
             model=ModelInfo.from_json_dict(record["model"]),
             settings=Settings.from_dict(record["settings"]),
             raw_probability_fake=record["raw_probability_fake"],
+            signals=tuple(SignalResult.from_record(item) for item in record["signals"]),
         )
 
 
@@ -194,6 +201,7 @@ def error_json(file: str, message: str, sha256: str | None = None) -> dict[str, 
         "timings_s": None,
         "model": None,
         "error": message,
+        "signals": [],
     }
 
 

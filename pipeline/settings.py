@@ -48,6 +48,8 @@ class Settings:
     backbone: str = "mobilenet_v2_mid"  # of the untrained stand-in when no model file is shipped
     attention_temperature: float | None = None  # None: the temperature the model was trained with
     threshold: float | None = None  # None: the threshold stored with the model
+    # Signals report per-window scores over stretches of this many seconds (charts, JSON).
+    signal_window_s: float = 1.0
 
     # Input limits: refuse what would exhaust memory instead of crashing.
     max_file_bytes: int = 2 * 1024**3

@@ -9,7 +9,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 FRAME_KEYS = {"index", "time_s", "face_box", "p_fake", "certainty", "attention"}
-TOP_KEYS = {"file", "sha256", "verdict", "probability_fake", "threshold", "frames", "timings_s", "model", "error"}
+TOP_KEYS = {
+    "file",
+    "sha256",
+    "verdict",
+    "probability_fake",
+    "threshold",
+    "frames",
+    "timings_s",
+    "model",
+    "error",
+    "signals",
+}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

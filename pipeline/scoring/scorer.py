@@ -14,14 +14,15 @@ import numpy as np
 
 from pipeline.faces.base import FaceDetector
 from pipeline.faces.registry import create_detector
-from pipeline.faces.track import to_model_input
 from pipeline.hashing import file_sha256
 from pipeline.model.runtime import LoadedModel
 from pipeline.model.storage import load_detector
 from pipeline.results import FrameRecord, StageTimings, Verdict, VideoResult
-from pipeline.scoring.calibration import calibrate
 from pipeline.scoring.extraction import FaceExtraction, ProgressCallback, extract_faces, no_progress
 from pipeline.settings import Settings
+from pipeline.signals.cnn_lstm import CnnLstmSignal
+from pipeline.signals.contract import ClipInput
+from pipeline.signals.fusion import FusionWeights, fuse
 from pipeline.video import probe_video
 
 
@@ -32,6 +33,9 @@ class Scorer:
         self.settings = settings
         self.model = model
         self.detector = detector
+        self.cnn_lstm = CnnLstmSignal(model, settings.signal_window_s)
+        # One signal today: the fused probability is the CNN-LSTM's own.
+        self.fusion = FusionWeights.single(self.cnn_lstm.name)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Scorer:
@@ -79,17 +83,14 @@ class Scorer:
         started = time.perf_counter() if started is None else started
         on_progress("model", 0.0)
         model_started = time.perf_counter()
-        mask = faces.mask
-        if mask.sum() > 0:
-            output = self.model.predict(to_model_input(faces.crops), mask)
-            raw: float | None = output.video_probability
-            calibrated = calibrate(
-                output.video_probability, self.model.info.calibration_temperature, self.model.info.calibration_bias
-            )
-            probability: float | None = calibrated
-            verdict = Verdict.FAKE if calibrated >= self.threshold else Verdict.REAL
+        clip = clip_input(faces)
+        signal, output = self.cnn_lstm.run(clip)
+        probability = fuse([signal], self.fusion)
+        raw = output.video_probability if output is not None else None
+        if probability is None:
+            verdict = Verdict.NO_FACE
         else:
-            output, raw, probability, verdict = None, None, None, Verdict.NO_FACE
+            verdict = Verdict.FAKE if probability >= self.threshold else Verdict.REAL
         model_s = time.perf_counter() - model_started
         on_progress("model", 1.0)
         frames = []
@@ -121,7 +122,19 @@ class Scorer:
             model=self.model.info,
             settings=self.settings,
             raw_probability_fake=raw,
+            signals=(signal,),
         )
+
+
+def clip_input(faces: FaceExtraction) -> ClipInput:
+    """The signals' view of an extracted clip (no audio is decoded yet: no signal reads it)."""
+    return ClipInput(
+        times_s=faces.times_s,
+        boxes=faces.boxes,
+        crops=faces.crops,
+        fps=faces.info.fps,
+        duration_s=faces.info.duration_s,
+    )
 
 
 def score_video(path: str | Path, settings: Settings | None = None, scorer: Scorer | None = None) -> VideoResult:

@@ -100,3 +100,14 @@ def test_attention_temperature_setting_reaches_the_model(astronaut_clip: Path, t
         assert np.allclose([f.attention for f in faces], expected, atol=1e-5)
         spreads[temperature] = max(f.attention for f in faces) - min(f.attention for f in faces)
     assert spreads[5.0] < spreads[0.05]
+
+
+def test_every_result_carries_the_cnn_lstm_signal(astronaut_clip: Path, blank_clip: Path, scorer: Scorer):
+    result = scorer.score(astronaut_clip)
+    (signal,) = result.signals
+    assert signal.name == "cnn_lstm" and signal.available
+    assert signal.probability_fake == result.probability_fake  # one signal: the verdict is its own
+    assert signal.windows and all(0.0 <= w.score <= 1.0 and w.end_s > w.start_s for w in signal.windows)
+    assert [s["name"] for s in result.to_json_dict()["signals"]] == ["cnn_lstm"]
+    (silent,) = scorer.score(blank_clip).signals
+    assert not silent.available and "no face" in silent.reason and silent.probability_fake is None
