@@ -17,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint bench eval train finetune install install-dev clean chromium
+.PHONY: run test lint bench eval eval-families train finetune install install-dev clean chromium
 
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ eval: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \
 		$(PY) -m pipeline evaluate $(DATA)/manifest.csv --split val --model $(EVAL_MODEL) --ablation --robustness \
 			--reliability-png models/reliability_val.png --json-out artifacts/eval_val.json --cache-dir $(CACHE_DIR); \
+	else echo "skipped: $(DATA)/manifest.csv not found"; fi
+
+# Leave-families-out measurement (docs/experiments.md, 2026-12-03): format baselines and the frozen
+# texture statistics over every clip; EVAL_FAMILIES_FLAGS=--heads adds 1.2.0's head recipe per fold (slow).
+eval-families: $(RUNTIME_STAMP)
+	@if [ -f "$(DATA)/manifest.csv" ]; then \
+		$(PY) -m pipeline.training.family_eval $(DATA)/manifest.csv --cache-dir $(CACHE_DIR) \
+			--json-out artifacts/eval_families.json $(EVAL_FAMILIES_FLAGS); \
 	else echo "skipped: $(DATA)/manifest.csv not found"; fi
 
 train: $(RUNTIME_STAMP)
