@@ -1,4 +1,4 @@
-"""The SQLite store behind the dashboard: users, profiles, login failures and analyses.
+"""The SQLite store behind the dashboard: users, profiles, login failures, analyses and case notes.
 
 SQLite, not the authenticator's YAML file, is the source of truth: YAML is rewritten whole on
 every change, so two registrations at once can lose a user. Here every write is one short
@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,14 @@ CREATE TABLE IF NOT EXISTS analyses (
 );
 CREATE INDEX IF NOT EXISTS analyses_by_user ON analyses(user_id, created_at DESC);
 CREATE INDEX IF NOT EXISTS analyses_by_result ON analyses(result_key);
+CREATE TABLE IF NOT EXISTS case_notes (
+    id INTEGER PRIMARY KEY,
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS case_notes_by_analysis ON case_notes(analysis_id, created_at);
 """
 
 
@@ -96,6 +105,25 @@ class Analysis:
     verdict: str
     probability: float | None
     settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseNote:
+    """A note a user keeps with one analysis; plain text, escaped wherever it is shown."""
+
+    id: int
+    analysis_id: int
+    created_at: float
+    author: str
+    text: str
+
+    @property
+    def created_utc(self) -> str:
+        return datetime.fromtimestamp(self.created_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class NoteError(ValueError):
+    """A note that cannot be stored; the message says why."""
 
 
 class Store:
@@ -309,6 +337,42 @@ class Store:
             if not still_used and on_orphan is not None:
                 on_orphan(str(row["result_key"]))
         return True
+
+    # Case notes ----------------------------------------------------------------------------
+
+    def add_note(self, user_id: int, analysis_id: int, text: str, max_chars: int, now: float | None = None) -> CaseNote:
+        """Keep a note with one of the user's analyses; refuses empty, overlong or foreign-analysis notes."""
+        text = text.strip()
+        if not text:
+            raise NoteError("the note is empty")
+        if len(text) > max_chars:
+            raise NoteError(f"the note is {len(text)} characters long, over the limit of {max_chars}")
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            owner = connection.execute(
+                "SELECT 1 FROM analyses WHERE id = ? AND user_id = ?", (analysis_id, user_id)
+            ).fetchone()
+            if owner is None:
+                raise NoteError("this analysis is not in your history")
+            cursor = connection.execute(
+                "INSERT INTO case_notes (analysis_id, user_id, created_at, text) VALUES (?, ?, ?, ?)",
+                (analysis_id, user_id, now, text),
+            )
+            note_id = int(cursor.lastrowid or 0)
+        return self.list_notes(user_id, analysis_id, note_id=note_id)[0]
+
+    def list_notes(self, user_id: int, analysis_id: int, note_id: int | None = None) -> list[CaseNote]:
+        """The notes of one of the user's analyses, oldest first (another user's are never matched)."""
+        rows = self._read(
+            "SELECT n.id, n.analysis_id, n.created_at, n.text, u.username FROM case_notes n "
+            "JOIN analyses a ON a.id = n.analysis_id JOIN users u ON u.id = n.user_id "
+            "WHERE n.analysis_id = ? AND a.user_id = ? AND (? IS NULL OR n.id = ?) ORDER BY n.created_at, n.id",
+            (analysis_id, user_id, note_id, note_id),
+        )
+        return [
+            CaseNote(int(r["id"]), int(r["analysis_id"]), float(r["created_at"]), r["username"], r["text"])
+            for r in rows
+        ]
 
 
 def _user(row: sqlite3.Row) -> User:
