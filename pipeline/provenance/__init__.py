@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.provenance.container import ContainerMetadata, read_container
-from pipeline.provenance.content_credentials import ContentCredentials, read_content_credentials
+from pipeline.provenance.container import ContainerMetadata, container_from_json, read_container
+from pipeline.provenance.content_credentials import ContentCredentials, credentials_from_json, read_content_credentials
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,10 @@ class Provenance:
 
     def to_json_dict(self) -> dict[str, Any]:
         return {"c2pa": self.c2pa.to_json_dict(), "container": self.container.to_json_dict()}
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any]) -> Provenance:
+        return cls(c2pa=credentials_from_json(data["c2pa"]), container=container_from_json(data["container"]))
 
 
 def read_provenance(path: str | Path) -> Provenance:

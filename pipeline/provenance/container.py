@@ -66,6 +66,23 @@ class ContainerMetadata:
         return data
 
 
+def container_from_json(data: dict[str, Any]) -> ContainerMetadata:
+    """The inverse of `ContainerMetadata.to_json_dict` (for stored results)."""
+    return ContainerMetadata(
+        readable=bool(data["readable"]),
+        format_name=data.get("format_name"),
+        major_brand=data.get("major_brand"),
+        creation_time=data.get("creation_time"),
+        encoder=data.get("encoder"),
+        software_tags=tuple((str(k), str(v)) for k, v in (data.get("software_tags") or {}).items()),
+        handler_names=tuple(data.get("handler_names") or ()),
+        streams=tuple(StreamSummary(**s) for s in data.get("streams") or []),
+        duration_s=data.get("duration_s"),
+        bit_rate=data.get("bit_rate"),
+        error=data.get("error"),
+    )
+
+
 def read_container(path: str | Path) -> ContainerMetadata:
     import av
 

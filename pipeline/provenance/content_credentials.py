@@ -115,6 +115,23 @@ class ContentCredentials:
         return data
 
 
+def credentials_from_json(data: dict[str, Any]) -> ContentCredentials:
+    """The inverse of `ContentCredentials.to_json_dict` (for stored results)."""
+    return ContentCredentials(
+        state=CredentialState(data["state"]),
+        claim_generator=data.get("claim_generator"),
+        signer=data.get("signer"),
+        issuer=data.get("issuer"),
+        signed_at=data.get("signed_at"),
+        title=data.get("title"),
+        actions=tuple(DeclaredAction(**a) for a in data.get("actions") or []),
+        issues=tuple(ValidationIssue(**i) for i in data.get("issues") or []),
+        error=data.get("error"),
+        manifests=int(data.get("manifests") or 0),
+        raw_state=data.get("raw_state"),
+    )
+
+
 def read_content_credentials(path: str | Path) -> ContentCredentials:
     try:
         import c2pa

@@ -91,3 +91,11 @@ def test_provenance_json_has_both_parts(signed_clip: Path) -> None:
     data = json.loads(json.dumps(read_provenance(signed_clip).to_json_dict()))
     assert data["c2pa"]["state"] == "valid_signer_not_trusted" and data["c2pa"]["declares_ai"] is True
     assert data["container"]["readable"] is True and isinstance(data["container"]["hints"], list)
+
+
+def test_provenance_round_trips_through_json(signed_clip: Path, tmp_path: Path) -> None:
+    from pipeline.provenance import Provenance
+
+    for path in (signed_clip, tamper(signed_clip, tmp_path / "t.mp4")):
+        provenance = read_provenance(path)
+        assert Provenance.from_json_dict(json.loads(json.dumps(provenance.to_json_dict()))) == provenance
