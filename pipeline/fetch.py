@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,15 +25,26 @@ class FetchError(PipelineError):
 
 
 @dataclass(frozen=True)
-class FetchedClip:
-    path: Path
+class LinkSource:
+    """Where an analysed clip was fetched from, recorded in the result and the reports."""
+
     url: str
     fetched_at: str  # ISO 8601, UTC
     title: str | None = None
     extractor: str | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "fetched_at": self.fetched_at, "title": self.title, "extractor": self.extractor}
+        return asdict(self)
+
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any] | None) -> LinkSource | None:
+        return None if not data else cls(**{k: data.get(k) for k in ("url", "fetched_at", "title", "extractor")})
+
+
+@dataclass(frozen=True)
+class FetchedClip:
+    path: Path
+    source: LinkSource
 
 
 def refused_address(address: str, allow_loopback: bool) -> str | None:
@@ -129,13 +140,13 @@ def fetch_video(
         path.unlink()
         raise FetchError(f"{url}: the download is over the {max_bytes / 1024**2:.0f} MB cap")
     _check_duration(path, url, max_duration_s)
-    return FetchedClip(
-        path=path,
+    source = LinkSource(
         url=url,
         fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
         title=info.get("title"),
         extractor=info.get("extractor_key") or info.get("extractor"),
     )
+    return FetchedClip(path=path, source=source)
 
 
 def _check_duration(path: Path, url: str, max_duration_s: float) -> None:

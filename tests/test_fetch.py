@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.fetch import FetchError, check_url, fetch_video, refused_address
+from pipeline.fetch import FetchError, LinkSource, check_url, fetch_video, refused_address
 
 BIG = 50 * 1024**2
 
@@ -77,9 +77,9 @@ def test_localhost_name_is_refused_too(served: str, tmp_path: Path) -> None:
 def test_fetch_from_local_server_when_allowed(served: str, astronaut_clip: Path, tmp_path: Path) -> None:
     fetched = fetch_video(f"{served}/astronaut.mp4", tmp_path, max_bytes=BIG, max_duration_s=600, allow_loopback=True)
     assert hashlib.sha256(fetched.path.read_bytes()).digest() == hashlib.sha256(astronaut_clip.read_bytes()).digest()
-    assert fetched.url.endswith("/astronaut.mp4")
-    assert fetched.fetched_at.endswith("+00:00")
-    assert fetched.to_json_dict()["url"] == fetched.url
+    assert fetched.source.url.endswith("/astronaut.mp4")
+    assert fetched.source.fetched_at.endswith("+00:00")
+    assert LinkSource.from_json_dict(fetched.source.to_json_dict()) == fetched.source
 
 
 def test_size_cap(served: str, tmp_path: Path) -> None:
