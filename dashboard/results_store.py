@@ -51,13 +51,10 @@ class ResultStore:
     def save(self, key: str, result: VideoResult) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         json_path, npz_path = self._paths(key)
-        crops = [frame.crop for frame in result.frames if frame.crop is not None]
-        size = result.settings.crop_size
-        array = np.stack(crops).astype(np.uint8) if crops else np.zeros((0, size, size, 3), np.uint8)
         suffix = f".{os.getpid()}.tmp"
         tmp_npz = npz_path.with_name(npz_path.name + suffix)
         with open(tmp_npz, "wb") as handle:
-            np.savez_compressed(handle, crops=array)
+            np.savez_compressed(handle, allow_pickle=False, **result.to_arrays())
         os.replace(tmp_npz, npz_path)
         tmp_json = json_path.with_name(json_path.name + suffix)
         tmp_json.write_text(json.dumps(result.to_record()))
@@ -69,8 +66,8 @@ class ResultStore:
         try:
             record = json.loads(json_path.read_text())
             with np.load(npz_path, allow_pickle=False) as data:
-                crops = data["crops"]
-            return VideoResult.from_record(record, crops)
+                arrays = {name: data[name] for name in data.files}
+            return VideoResult.from_record(record, arrays)
         except (OSError, ValueError, KeyError, TypeError, StopIteration):
             return None
 

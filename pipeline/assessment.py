@@ -241,7 +241,9 @@ def _highest_lower(y: np.ndarray, p: np.ndarray, target: float, min_clips: int) 
     return None
 
 
-def measure_band(labels: Sequence[int], probabilities: Sequence[float], band: VerdictBand) -> dict[str, Any]:
+def measure_band(
+    labels: Sequence[int] | np.ndarray, probabilities: Sequence[float] | np.ndarray, band: VerdictBand
+) -> dict[str, Any]:
     """How often each outer verdict is right on these clips, and how many clips get each verdict."""
     y = np.asarray(labels, dtype=int)
     verdicts = [band.classify(float(q)) for q in probabilities]

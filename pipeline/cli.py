@@ -81,9 +81,11 @@ def _human_line(result: VideoResult) -> str:
     faces = f"{result.face_frames}/{len(result.frames)} frames with a face"
     if result.probability_fake is None:
         return f"{result.file}: no face found ({faces}); no verdict"
+    people = f", {len(result.people)} people" if len(result.people) > 1 else ""
     return (
-        f"{result.file}: {result.verdict.value.upper()} p(fake)={result.probability_fake:.3f} "
-        f"(threshold {result.threshold:.2f}), {faces}, {result.timings.total:.2f} s"
+        f"{result.file}: {result.assessment.value.upper()} p(fake)={result.probability_fake:.3f} "
+        f"({result.verdict.value} at threshold {result.threshold:.2f}), {faces}{people}, "
+        f"{result.timings.total:.2f} s; {' '.join(result.assessment_reasons)}"
     )
 
 

@@ -38,7 +38,9 @@ class LinkSource:
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any] | None) -> LinkSource | None:
-        return None if not data else cls(**{k: data.get(k) for k in ("url", "fetched_at", "title", "extractor")})
+        if not data:
+            return None
+        return cls(str(data["url"]), str(data["fetched_at"]), data.get("title"), data.get("extractor"))
 
 
 @dataclass(frozen=True)

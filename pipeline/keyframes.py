@@ -52,6 +52,19 @@ class Keyframe:
     def file_name(self) -> str:
         return f"{self.kind.value}_{self.shot:02d}_{self.time_s:08.2f}s.jpg"
 
+    @classmethod
+    def from_json_dict(cls, data: dict[str, Any], rgb: np.ndarray) -> Keyframe:
+        """The inverse of `to_json_dict`, given the pixels stored beside it."""
+        return cls(
+            index=int(data["index"]),
+            time_s=float(data["time_s"]),
+            kind=KeyframeKind(data["kind"]),
+            phash=str(data["phash"]),
+            shot=int(data["shot"]),
+            rgb=rgb,
+            attention=data.get("attention"),
+        )
+
     def to_json_dict(self) -> dict[str, Any]:
         return {
             "file": self.file_name,
@@ -138,6 +151,14 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 92) -> bytes:
     if not ok:
         raise ValueError("could not encode a keyframe as JPEG")
     return encoded.tobytes()
+
+
+def decode_jpeg(data: np.ndarray) -> np.ndarray:
+    """RGB pixels of JPEG bytes (a uint8 array, as stored with a result)."""
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError("a stored keyframe is not a readable JPEG")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def keyframes_zip(keyframes: Sequence[Keyframe], source_name: str, sha256: str) -> bytes:

@@ -51,6 +51,20 @@ class Settings:
     # Signals report per-window scores over stretches of this many seconds (charts, JSON).
     signal_window_s: float = 1.0
 
+    # Every person: up to `max_people` face tracks are scored, each seen in `person_min_frames` frames.
+    max_people: int = 5
+    person_min_frames: int = 3
+    # Assessment: fewer sampled frames with a face than this is inconclusive.
+    min_face_frames: int = 8
+
+    # Evidence beyond the model: provenance, and keyframes (one per shot plus the most attended faces).
+    provenance: bool = True
+    keyframes: bool = True
+    keyframe_fps: float = 2.0
+    keyframe_max_samples: int = 240
+    shot_threshold: float = 0.4
+    attention_keyframes: int = 3
+
     # Input limits: refuse what would exhaust memory instead of crashing.
     max_file_bytes: int = 2 * 1024**3
     max_frame_pixels: int = 4096 * 2304

@@ -84,3 +84,22 @@ def text_file(clip_dir: Path) -> Path:
     path = clip_dir / "notes.mp4"
     path.write_text("this is not a video\n" * 100)
     return path
+
+
+def two_people_frames(count: int) -> list[np.ndarray]:
+    """Two head-and-shoulders portraits side by side (the second mirrored), swaying a little."""
+    portrait = cv2.resize(skdata.astronaut()[0:336, 90:370], (280, 280), interpolation=cv2.INTER_AREA)
+    mirrored = np.ascontiguousarray(portrait[:, ::-1])
+    frames = []
+    for i in range(count):
+        canvas = np.full((360, 640, 3), 90, dtype=np.uint8)
+        sway = (i % 10) // 2
+        canvas[40:320, 20 + sway : 300 + sway] = portrait
+        canvas[40:320, 340 - sway : 620 - sway] = mirrored
+        frames.append(canvas)
+    return frames
+
+
+@pytest.fixture(scope="session")
+def two_person_clip(clip_dir: Path) -> Path:
+    return write_video(clip_dir / "two_people.mp4", two_people_frames(50))

@@ -21,6 +21,7 @@ TOP_KEYS = {
     "error",
     "signals",
 }
+TOP_KEYS |= {"assessment", "assessment_reasons", "band", "people", "provenance", "keyframes", "source", "analysed_at"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -56,11 +57,17 @@ def test_good_clip_line_matches_the_schema(mixed_run):
     assert all(set(f) == FRAME_KEYS for f in good["frames"])
     with_face = [f for f in good["frames"] if f["face_box"] is not None]
     assert abs(sum(f["attention"] for f in with_face) - 1.0) < 1e-4
+    assert good["assessment"] in {"signs_of_manipulation", "inconclusive", "no_signs_found"}
+    assert good["assessment_reasons"] and all(isinstance(r, str) for r in good["assessment_reasons"])
+    assert good["people"][0]["id"] == 1 and good["people"][0]["frames"] == len(with_face)
+    assert good["provenance"]["c2pa"]["state"] == "absent"
+    if (REPO / "models" / "detector.json").exists():  # the shipped model carries its fitted band
+        assert set(good["band"]) >= {"lower", "upper", "target_rate"}
 
 
 def test_no_face_is_an_abstain_not_an_error(mixed_run):
     blank = json.loads(mixed_run[1].stdout.splitlines()[1])
-    assert blank["verdict"] == "no_face"
+    assert blank["verdict"] == "no_face" and blank["assessment"] == "no_face"
     assert blank["probability_fake"] is None and blank["error"] is None
 
 
@@ -68,7 +75,7 @@ def test_bad_inputs_get_a_one_line_reason_naming_the_file(mixed_run):
     paths, done = mixed_run
     lines = [json.loads(line) for line in done.stdout.splitlines()][2:]
     for path, line in zip(paths[2:], lines, strict=True):
-        assert line["verdict"] == "error"
+        assert line["verdict"] == "error" and line["assessment"] == "error"
         assert line["probability_fake"] is None
         assert str(path) in line["error"] and "\n" not in line["error"]
     assert "0 bytes" in lines[1]["error"]

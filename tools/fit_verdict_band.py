@@ -83,7 +83,7 @@ def write_band(meta_path: Path, band: VerdictBand, input_range: InputRange) -> N
 
 
 def _evidence(clips: list, settings: Settings, detector, cache_dir: Path, scorer=None) -> list[LabelledEvidence]:
-    from pipeline.cache import cached_extract_faces
+    from pipeline.training.cache import cached_extract_faces
 
     items = []
     for clip in tqdm(clips, desc="clips", unit="clip", file=sys.stderr):
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", type=Path, help="also write the per-clip evidence and counts here")
     args = parser.parse_args(argv)
 
-    from pipeline.datasets import load_clips
-    from pipeline.scoring import Scorer
+    from pipeline.scoring.scorer import Scorer
+    from pipeline.training.datasets import load_clips
 
     clips = load_clips(args.manifest)
     scorer = Scorer.load(Settings(model_path=args.predict_model))

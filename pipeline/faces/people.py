@@ -66,24 +66,27 @@ def build_tracks(detections: Sequence[Sequence[Box]]) -> list[FaceTrack]:
     return sorted(tracks, key=FaceTrack.strength, reverse=True)
 
 
-def select_people(detections: Sequence[Sequence[Box]], max_people: int, min_frames: int) -> list[list[Box | None]]:
-    """Per-frame boxes of up to `max_people` people, main person first.
+def other_people(
+    detections: Sequence[Sequence[Box]], main: Sequence[Box | None], max_people: int, min_frames: int
+) -> list[list[Box | None]]:
+    """Per-frame boxes of up to `max_people` people besides the main face, strongest first.
 
-    The main track is always kept (even if short, it is the one the clip's frames follow); the
-    others only when seen in at least `min_frames` sampled frames, so a face glimpsed once is not
-    reported as a person.
+    Boxes of the main face (overlapping its box in that frame, or its nearest box in time where
+    it was missed) are left out; a person must be seen in at least `min_frames` sampled frames,
+    so a face glimpsed once, or a detector's one-off mistake, is not reported as a person.
     """
-    tracks = build_tracks(detections)
-    if not tracks:
+    if max_people <= 0:
         return []
-    kept = [tracks[0], *[t for t in tracks[1:] if len(t.boxes) >= min_frames]][: max(max_people, 1)]
-    return [track.per_frame(len(detections)) for track in kept]
+    seen = [i for i, box in enumerate(main) if box is not None]
+    remaining = []
+    for frame_no, boxes in enumerate(detections):
+        reference = main[frame_no] if main[frame_no] is not None else _nearest(main, seen, frame_no)
+        remaining.append([b for b in boxes if reference is None or b.iou(reference) < DUPLICATE_IOU])
+    tracks = [t for t in build_tracks(remaining) if len(t.boxes) >= min_frames]
+    return [track.per_frame(len(detections)) for track in tracks[:max_people]]
 
 
-def merge_detections(first: Sequence[Box], second: Sequence[Box]) -> list[Box]:
-    """`first` plus the boxes of `second` that are not the same face as one already kept."""
-    merged = list(first)
-    for box in second:
-        if all(box.iou(kept) < DUPLICATE_IOU for kept in merged):
-            merged.append(box)
-    return merged
+def _nearest(main: Sequence[Box | None], seen: list[int], frame_no: int) -> Box | None:
+    if not seen:
+        return None
+    return main[min(seen, key=lambda i: abs(i - frame_no))]

@@ -1,68 +1,27 @@
 """Follow the main face across the sampled frames and cut out square crops.
 
-A clip can show several people, and detectors sometimes box background. We chain
-detections into tracks by position and size, then keep the track that is largest
-and most consistent; frames where that face is absent are marked, never filled in.
+A clip can show several people, and detectors sometimes box background. Detections are
+chained into tracks by position and size (`pipeline.faces.people`); the main face is the
+track seen most and largest; frames where that face is absent are marked, never filled in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from pipeline.faces.people import build_tracks
 from pipeline.faces.types import Box
-
-# Two detections belong to one track when their centres are closer than this many face
-# widths and their sizes differ by less than this factor.
-MAX_CENTER_SHIFT = 1.5
-MAX_SIZE_RATIO = 1.8
-
-
-@dataclass
-class _Track:
-    boxes: dict[int, Box] = field(default_factory=dict)
-
-    @property
-    def last(self) -> Box:
-        return self.boxes[max(self.boxes)]
-
-    def accepts(self, box: Box) -> bool:
-        last = self.last
-        (cx, cy), (lx, ly) = box.center, last.center
-        scale = max(last.w, last.h, 1.0)
-        shift = ((cx - lx) ** 2 + (cy - ly) ** 2) ** 0.5 / scale
-        ratio = max(box.w, last.w) / max(min(box.w, last.w), 1.0)
-        return shift <= MAX_CENTER_SHIFT and ratio <= MAX_SIZE_RATIO
-
-    def strength(self) -> float:
-        """More frames first, then a larger median face: the subject, not a passer-by."""
-        areas = sorted(b.area for b in self.boxes.values())
-        return len(self.boxes) * 1e9 + areas[len(areas) // 2]
 
 
 def select_main_track(detections: Sequence[Sequence[Box]]) -> list[Box | None]:
     """For each frame, the box of the main face or None when that face is not found."""
-    tracks: list[_Track] = []
-    for frame_no, boxes in enumerate(detections):
-        taken: set[int] = set()
-        for box in sorted(boxes, key=lambda b: b.area, reverse=True):
-            candidates = [
-                (i, t) for i, t in enumerate(tracks) if i not in taken and max(t.boxes) < frame_no and t.accepts(box)
-            ]
-            if candidates:
-                index, track = min(candidates, key=lambda it: 1.0 - it[1].last.iou(box))
-                track.boxes[frame_no] = box
-                taken.add(index)
-            else:
-                tracks.append(_Track(boxes={frame_no: box}))
-                taken.add(len(tracks) - 1)
+    tracks = build_tracks(detections)
     if not tracks:
         return [None] * len(detections)
-    main = max(tracks, key=_Track.strength)
-    return [main.boxes.get(i) for i in range(len(detections))]
+    return tracks[0].per_frame(len(detections))
 
 
 def square_crop_box(box: Box, margin: float) -> tuple[int, int, int]:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pipeline.assessment import InputRange, VerdictBand
 from pipeline.settings import ATTENTION_TEMPERATURE, CERTAINTY_MEASURE, MODEL_INPUT_SIZE, PAPER_BACKBONE
 
 
@@ -68,6 +69,9 @@ class ModelInfo:
     notes: str = ""
     architecture: dict[str, Any] = field(default_factory=dict)  # the ModelConfig it was built from
     encoder_tflite_sha256: str | None = None  # the verified fast copy of the encoder (fast_encoder.py)
+    # Fitted by `python -m tools.fit_verdict_band`; None until then (every clip is then inconclusive).
+    verdict_band: VerdictBand | None = None
+    input_range: InputRange | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,10 +80,11 @@ class ModelInfo:
     def from_json_dict(cls, data: dict[str, Any]) -> ModelInfo:
         """The inverse of `to_json_dict`; keys this version does not know are ignored."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
+        values = {k: v for k, v in data.items() if k in known}
+        values["verdict_band"] = VerdictBand.from_json_dict(values.get("verdict_band"))
+        values["input_range"] = InputRange.from_json_dict(values.get("input_range"))
+        return cls(**values)
 
 
 def metadata_path(model_path: Path) -> Path:
     return model_path.with_suffix(".json")
-

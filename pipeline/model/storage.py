@@ -10,6 +10,7 @@ from typing import Any
 
 import keras
 
+from pipeline.assessment import InputRange, VerdictBand
 from pipeline.errors import ModelError
 from pipeline.hashing import file_sha256
 from pipeline.model.architecture import build_detector, drop_training_state, weights_sha256
@@ -92,6 +93,8 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         notes=meta.get("notes", "" if meta else "no metadata file: treat as untrained"),
         architecture=meta.get("architecture", {}),
         encoder_tflite_sha256=meta.get("encoder_tflite_sha256"),
+        verdict_band=VerdictBand.from_json_dict(meta.get("verdict_band")),
+        input_range=InputRange.from_json_dict(meta.get("input_range")),
     )
     loaded = LoadedModel(model, info)
     loaded.fast_encoder, loaded.encoder_status = load_fast_encoder(

@@ -71,10 +71,8 @@ class DeclaredAction:
 
     @property
     def declares_ai(self) -> bool:
-        return bool(self.digital_source_type) and any(
-            self.digital_source_type.endswith("/" + kind) or self.digital_source_type == kind
-            for kind in AI_SOURCE_TYPES
-        )
+        source = self.digital_source_type or ""
+        return any(source.endswith("/" + kind) or source == kind for kind in AI_SOURCE_TYPES)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Decode the sampled frames, find and follow the main face, crop it: the part of scoring that
-training caches. Nothing here knows about the model or Streamlit."""
+"""Decode the sampled frames, find and follow the main face (and the other people), crop them: the
+part of scoring that training caches. Nothing here knows about the model or Streamlit."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.faces.base import FaceDetector
+from pipeline.faces.people import other_people
 from pipeline.faces.track import crop_face, select_main_track
 from pipeline.faces.types import Box
 from pipeline.settings import Settings
@@ -34,8 +35,19 @@ STAGES = ("decoding", "faces", "model")
 
 
 @dataclass(frozen=True)
+class PersonFaces:
+    """Another person's boxes (one per sampled frame, None where unseen) and crops."""
+
+    boxes: tuple[Box | None, ...]
+    crops: np.ndarray  # (faces, S, S, 3) uint8, one per frame with a box, in frame order
+
+
+@dataclass(frozen=True)
 class FaceExtraction:
-    """Decoded and tracked faces of one clip: the part of scoring that training caches."""
+    """Decoded and tracked faces of one clip: the part of scoring that training caches.
+
+    `boxes` and `crops` are the main face's; `others` holds the other people (never cached).
+    """
 
     info: VideoInfo
     indices: tuple[int, ...]
@@ -44,6 +56,7 @@ class FaceExtraction:
     crops: np.ndarray  # (faces, S, S, 3) uint8, one per frame with a box, in frame order
     decode_s: float
     detect_s: float
+    others: tuple[PersonFaces, ...] = ()
 
     @property
     def mask(self) -> np.ndarray:
@@ -78,6 +91,8 @@ def extract_faces(
     decode_s = detect_s = 0.0
     candidates: list[list[Box]] = []
     candidate_crops: list[list[np.ndarray]] = []
+    whole_frame: list[list[Box]] = []
+    whole_crops: list[list[np.ndarray]] = []
     kept_indices: list[int] = []
     on_progress("decoding", 0.0)
 
@@ -92,9 +107,16 @@ def extract_faces(
             boxes = detector.detect_near(frame.rgb, near)[:MAX_CANDIDATES_PER_FRAME]
             hint = max(boxes, key=lambda b: b.area) if boxes else None
             crops = [crop_face(frame.rgb, b, size=settings.crop_size, margin=settings.crop_margin) for b in boxes]
+            # Other people: whole-frame detection in every frame (the search near the main face misses them).
+            whole = (boxes if near is None else detector.detect(frame.rgb)) if settings.max_people > 1 else []
+            whole = whole[: settings.max_people + 1]
             detect_s += time.perf_counter() - started
             candidates.append(boxes)
             candidate_crops.append(crops)
+            whole_frame.append(whole)
+            whole_crops.append(
+                [crop_face(frame.rgb, b, size=settings.crop_size, margin=settings.crop_margin) for b in whole]
+            )
             kept_indices.append(frame.index)
             on_progress("faces", len(kept_indices) / total)
 
@@ -107,23 +129,26 @@ def extract_faces(
         started = time.perf_counter()
         info, frames = read_sampled_frames(info, settings)
         decode_s += time.perf_counter() - started
-        candidates.clear()
-        candidate_crops.clear()
-        kept_indices.clear()
+        for collected in (candidates, candidate_crops, whole_frame, whole_crops, kept_indices):
+            collected.clear()
         indices = [f.index for f in frames]
         run(frames)
 
-    chosen = select_main_track(candidates)
-    crops = [candidate_crops[i][candidates[i].index(box)] for i, box in enumerate(chosen) if box is not None]
+    main = select_main_track(candidates)
+    others = other_people(whole_frame, main, settings.max_people - 1, settings.person_min_frames)
     size = settings.crop_size
+
+    def crops_of(chosen: list[Box | None], boxes: list[list[Box]], crops: list[list[np.ndarray]]) -> np.ndarray:
+        picked = [crops[i][boxes[i].index(box)] for i, box in enumerate(chosen) if box is not None]
+        return np.stack(picked) if picked else np.zeros((0, size, size, 3), dtype=np.uint8)
+
     return FaceExtraction(
         info=info,
         indices=tuple(kept_indices),
         times_s=tuple(i / info.fps for i in kept_indices),
-        boxes=tuple(chosen),
-        crops=np.stack(crops) if crops else np.zeros((0, size, size, 3), dtype=np.uint8),
+        boxes=tuple(main),
+        crops=crops_of(main, candidates, candidate_crops),
         decode_s=decode_s,
         detect_s=detect_s,
+        others=tuple(PersonFaces(tuple(person), crops_of(person, whole_frame, whole_crops)) for person in others),
     )
-
-

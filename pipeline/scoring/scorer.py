@@ -1,4 +1,4 @@
-"""From a video file to a verdict with per-frame evidence: `score_video(path, settings)`.
+"""From a video file to an assessment with per-person, per-frame evidence: `score_video(path, settings)`.
 
 Loading the model is separate (`Scorer.load`), so a server or a CLI call over many
 clips loads it once. Nothing here knows about Streamlit; progress is reported
@@ -8,20 +8,26 @@ through a plain callback.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
+from pipeline.assessment import ClipEvidence, assess, clip_evidence
 from pipeline.faces.base import FaceDetector
 from pipeline.faces.registry import create_detector
+from pipeline.faces.types import Box
 from pipeline.hashing import file_sha256
+from pipeline.keyframes import Keyframe, extract_keyframes
 from pipeline.model.runtime import LoadedModel
 from pipeline.model.storage import load_detector
-from pipeline.results import FrameRecord, StageTimings, Verdict, VideoResult
+from pipeline.provenance import read_provenance
+from pipeline.results import FrameRecord, PersonResult, StageTimings, Verdict, VideoResult, most_suspicious
 from pipeline.scoring.extraction import FaceExtraction, ProgressCallback, extract_faces, no_progress
 from pipeline.settings import Settings
 from pipeline.signals.cnn_lstm import CnnLstmSignal
-from pipeline.signals.contract import ClipInput
+from pipeline.signals.contract import ClipInput, SignalResult
 from pipeline.signals.fusion import FusionWeights, fuse
 from pipeline.video import probe_video
 
@@ -69,7 +75,25 @@ class Scorer:
         info = probe_video(path, self.settings)
         sha256 = file_sha256(path)
         faces = extract_faces(path, self.settings, self.detector, on_progress, info=info)
-        return self.judge(path, sha256, faces, started=started, on_progress=on_progress)
+        result = self.judge(path, sha256, faces, started=started, on_progress=on_progress)
+        return self.add_evidence(path, result)
+
+    def add_evidence(self, path: Path, result: VideoResult) -> VideoResult:
+        """Provenance and keyframes: they need the file itself, so they are read while it is here."""
+        provenance = read_provenance(path) if self.settings.provenance else None
+        keyframes: tuple[Keyframe, ...] = ()
+        if self.settings.keyframes:
+            attended = sorted((f for f in result.frames if f.has_face), key=lambda f: -f.attention)
+            keyframes = tuple(
+                extract_keyframes(
+                    result.video,
+                    sample_fps=self.settings.keyframe_fps,
+                    max_samples=self.settings.keyframe_max_samples,
+                    shot_threshold=self.settings.shot_threshold,
+                    attention_frames=[(f.index, f.attention) for f in attended[: self.settings.attention_keyframes]],
+                )
+            )
+        return replace(result, provenance=provenance, keyframes=keyframes)
 
     def judge(
         self,
@@ -83,31 +107,30 @@ class Scorer:
         started = time.perf_counter() if started is None else started
         on_progress("model", 0.0)
         model_started = time.perf_counter()
-        clip = clip_input(faces)
-        signal, output = self.cnn_lstm.run(clip)
-        probability = fuse([signal], self.fusion)
-        raw = output.video_probability if output is not None else None
+        tracks = [(faces.boxes, faces.crops), *((p.boxes, p.crops) for p in faces.others)]
+        people = [
+            self._person(number, faces, boxes, crops)
+            for number, (boxes, crops) in enumerate(tracks, start=1)
+            if number == 1 or any(box is not None for box in boxes)
+        ]
+        model_s = time.perf_counter() - model_started
+        on_progress("model", 1.0)
+        main, main_signal = people[0]
+        probability, raw = main.probability_fake, main.raw_probability_fake
         if probability is None:
             verdict = Verdict.NO_FACE
         else:
             verdict = Verdict.FAKE if probability >= self.threshold else Verdict.REAL
-        model_s = time.perf_counter() - model_started
-        on_progress("model", 1.0)
-        frames = []
-        crop_iter = iter(faces.crops)
-        for t, (index, time_s, box) in enumerate(zip(faces.indices, faces.times_s, faces.boxes, strict=True)):
-            judged = output if box is not None else None
-            frames.append(
-                FrameRecord(
-                    index=index,
-                    time_s=time_s,
-                    face_box=box,
-                    crop=next(crop_iter) if box is not None else None,
-                    p_fake=float(judged.frame_probability[t]) if judged else None,
-                    certainty=float(judged.certainty[t]) if judged else None,
-                    attention=float(judged.attention[t]) if judged else 0.0,
-                )
-            )
+        with_faces = tuple(p for p, _ in people if p.probability_fake is not None)
+        chosen = most_suspicious(with_faces)
+        if chosen is None:
+            assessment, reasons = main.assessment, main.reasons
+        elif len(with_faces) > 1:
+            assessment = chosen.assessment
+            reasons = (f"The most suspicious of {len(with_faces)} people is person {chosen.id}.", *chosen.reasons)
+        else:
+            assessment, reasons = chosen.assessment, chosen.reasons
+        frames = main.records
         return VideoResult(
             file=str(path),
             sha256=sha256,
@@ -122,16 +145,68 @@ class Scorer:
             model=self.model.info,
             settings=self.settings,
             raw_probability_fake=raw,
-            signals=(signal,),
+            signals=(main_signal,),
+            assessment=assessment,
+            assessment_reasons=tuple(reasons),
+            band=self.model.info.verdict_band,
+            people=with_faces,
+            analysed_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+
+    def _person(
+        self, number: int, faces: FaceExtraction, boxes: tuple[Box | None, ...], crops: np.ndarray
+    ) -> tuple[PersonResult, SignalResult]:
+        """Score one person's track with the signals, and assess it against the band and the training range."""
+        signal, output = self.cnn_lstm.run(clip_input(faces, boxes, crops))
+        probability = fuse([signal], self.fusion)
+        raw = output.video_probability if output is not None else None
+        records = []
+        crop_iter = iter(crops)
+        for t, (index, time_s, box) in enumerate(zip(faces.indices, faces.times_s, boxes, strict=True)):
+            judged = output if box is not None else None
+            records.append(
+                FrameRecord(
+                    index=index,
+                    time_s=time_s,
+                    face_box=box,
+                    crop=next(crop_iter) if box is not None else None,
+                    p_fake=float(judged.frame_probability[t]) if judged else None,
+                    certainty=float(judged.certainty[t]) if judged else None,
+                    attention=float(judged.attention[t]) if judged else 0.0,
+                )
+            )
+        assessment, reasons = assess(
+            self.evidence(faces, boxes, probability),
+            self.model.info.verdict_band,
+            self.model.info.input_range,
+            self.settings.min_face_frames,
+        )
+        return PersonResult(number, tuple(records), probability, assessment, reasons, raw), signal
+
+    @staticmethod
+    def evidence(faces: FaceExtraction, boxes: tuple[Box | None, ...], probability: float | None) -> ClipEvidence:
+        """What the assessment weighs for one person: the probability, their face sizes and the file."""
+        info = faces.info
+        return clip_evidence(
+            probability,
+            [max(b.w, b.h) for b in boxes if b is not None],
+            size_bytes=info.size_bytes,
+            duration_s=info.duration_s,
+            width=info.width,
+            height=info.height,
+            fps=info.fps,
         )
 
 
-def clip_input(faces: FaceExtraction) -> ClipInput:
-    """The signals' view of an extracted clip (no audio is decoded yet: no signal reads it)."""
+def clip_input(
+    faces: FaceExtraction, boxes: tuple[Box | None, ...] | None = None, crops: np.ndarray | None = None
+) -> ClipInput:
+    """The signals' view of an extracted clip, following the main face or the given person's track
+    (no audio is decoded yet: no signal reads it)."""
     return ClipInput(
         times_s=faces.times_s,
-        boxes=faces.boxes,
-        crops=faces.crops,
+        boxes=faces.boxes if boxes is None else boxes,
+        crops=faces.crops if crops is None else crops,
         fps=faces.info.fps,
         duration_s=faces.info.duration_s,
     )

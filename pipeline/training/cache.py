@@ -7,6 +7,7 @@ file or a changed detector/crop setting never reuses stale crops.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,7 @@ def _save(path: Path, faces: FaceExtraction) -> None:
 
 def _load(path: Path, info: VideoInfo) -> FaceExtraction:
     with np.load(path) as data:
-        boxes = tuple(
-            None if np.isnan(row[0]) else Box(*(float(v) for v in row[:5])) for row in data["boxes"]
-        )
+        boxes = tuple(None if np.isnan(row[0]) else Box(*(float(v) for v in row[:5])) for row in data["boxes"])
         return FaceExtraction(
             info=info,
             indices=tuple(int(i) for i in data["indices"]),
@@ -65,6 +64,7 @@ def cached_extract_faces(
             return sha256, _load(entry, info)
         except (OSError, ValueError, KeyError):
             entry.unlink(missing_ok=True)  # a damaged entry: rebuild it
-    faces = extract_faces(path, settings, detector, info=info)
+    # The main face only: cached crops feed training and evaluation, which judge one face per clip.
+    faces = extract_faces(path, replace(settings, max_people=1), detector, info=info)
     _save(entry, faces)
     return sha256, faces

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.faces.people import build_tracks, merge_detections, select_people
+from pipeline.faces.people import build_tracks, other_people
 from pipeline.faces.track import select_main_track
 from pipeline.faces.types import Box
 
@@ -15,33 +15,37 @@ def two_people(frames: int = 8) -> list[list[Box]]:
     return detections
 
 
-def test_two_people_become_two_tracks_main_first() -> None:
-    people = select_people(two_people(), max_people=5, min_frames=3)
-    assert len(people) == 2
-    assert all(box is not None and box.x < 200 for box in people[0])
-    assert people[1][3] is None and sum(box is not None for box in people[1]) == 7
-    assert people[0] == select_main_track(two_people())
+def test_the_other_person_is_found_beside_the_main_face() -> None:
+    detections = two_people()
+    main = select_main_track(detections)
+    assert all(box is not None and box.x < 200 for box in main)
+    others = other_people(detections, main, max_people=4, min_frames=3)
+    assert len(others) == 1
+    assert others[0][3] is None and sum(box is not None for box in others[0]) == 7
+    assert all(box is None or box.x > 300 for box in others[0])
+
+
+def test_the_main_face_where_it_was_missed_is_not_another_person() -> None:
+    detections = two_people()
+    main = select_main_track(detections)
+    main[5] = None  # the main track lost its face here, whole-frame detection still has it
+    assert len(other_people(detections, main, max_people=4, min_frames=1)) == 1
 
 
 def test_a_glimpsed_face_is_not_a_person() -> None:
     detections = two_people()
     detections[5] = [*detections[5], Box(600, 10, 60, 60)]
-    assert len(select_people(detections, max_people=5, min_frames=3)) == 2
+    main = select_main_track(detections)
+    assert len(other_people(detections, main, max_people=4, min_frames=3)) == 1
 
 
 def test_max_people_caps_the_list() -> None:
-    frames = 6
-    detections = [[Box(100 * k, 50, 60, 60) for k in range(7)] for _ in range(frames)]
+    detections = [[Box(100 * k, 50, 60, 60 - k) for k in range(7)] for _ in range(6)]
     assert len(build_tracks(detections)) == 7
-    assert len(select_people(detections, max_people=5, min_frames=3)) == 5
-    assert len(select_people(detections, max_people=1, min_frames=3)) == 1
+    main = select_main_track(detections)
+    assert len(other_people(detections, main, max_people=4, min_frames=3)) == 4
+    assert other_people(detections, main, max_people=0, min_frames=3) == []
 
 
 def test_no_faces_no_people() -> None:
-    assert select_people([[], []], max_people=5, min_frames=1) == []
-
-
-def test_merge_keeps_new_faces_only() -> None:
-    kept = [Box(100, 100, 80, 80)]
-    merged = merge_detections(kept, [Box(102, 101, 80, 80), Box(400, 100, 80, 80)])
-    assert merged == [kept[0], Box(400, 100, 80, 80)]
+    assert other_people([[], []], [None, None], max_people=4, min_frames=1) == []
