@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipeline.model.config import ModelInfo
+from pipeline.model.report import Metrics
 from pipeline.results import Verdict, VideoResult
 
 VERDICT_LABELS = {
@@ -68,42 +67,43 @@ def measured_skill(info: ModelInfo) -> str | None:
     it had not seen, in words a reader can weigh."""
     if not info.trained:
         return None
-    val = info.metrics.get("val", {})
-    val_metrics = val.get("calibrated") or val.get("raw") or {}
-    cross = (info.metrics.get("cross_validation") or {}).get("raw") or {}
-    if cross.get("auc") is not None:
+    report = info.metrics
+    val = report.val.best() if report.val is not None else None
+    cross = report.cross_validation.raw if report.cross_validation is not None else None
+    if cross is not None and cross.auc is not None and report.cross_validation is not None:
+        folds = report.cross_validation.details.get("folds", "?")
         return (
-            f"Measured skill: its recipe, trained {info.metrics['cross_validation'].get('folds', '?')} times with "
-            f"a different fifth of the {cross.get('clips', '?')} labelled clips held out (by person and source), "
-            f"ranked a held-out fake above a held-out real {100 * cross['auc']:.0f}% of the time "
-            f"(AUC {cross['auc']:.2f}{_interval(cross)}; 50% is a coin flip)"
+            f"Measured skill: its recipe, trained {folds} times with "
+            f"a different fifth of the {cross.clips} labelled clips held out (by person and source), "
+            f"ranked a held-out fake above a held-out real {100 * cross.auc:.0f}% of the time "
+            f"(AUC {cross.auc:.2f}{_interval(cross)}; 50% is a coin flip)"
             + (
-                f"; trained without the {val_metrics.get('clips', '?')} validation clips, whose generators are "
-                f"mostly absent from the rest, it scored AUC {val_metrics['auc']:.2f}{_interval(val_metrics)} on them"
-                if val_metrics.get("auc") is not None
+                f"; trained without the {val.clips} validation clips, whose generators are "
+                f"mostly absent from the rest, it scored AUC {val.auc:.2f}{_interval(val)} on them"
+                if val is not None and val.auc is not None
                 else ""
             )
             + ". This model was then retrained on all of them. Weak evidence: see the Model card."
         )
-    if val_metrics.get("auc") is None:
+    if val is None or val.auc is None:
         return None
-    auc = val_metrics["auc"]
-    if "val" in info.metrics.get("trained_on_splits", []):
+    auc = val.auc
+    if "val" in report.trained_on_splits:
         return (
-            f"Measured skill: its recipe, trained without the {val_metrics.get('clips', '?')} validation clips, "
+            f"Measured skill: its recipe, trained without the {val.clips} validation clips, "
             f"whose generators are mostly absent from the rest, ranked a fake above a real among them "
-            f"{100 * auc:.0f}% of the time (AUC {auc:.2f}{_interval(val_metrics)}; 50% is a coin flip). "
+            f"{100 * auc:.0f}% of the time (AUC {auc:.2f}{_interval(val)}; 50% is a coin flip). "
             "This model was then retrained on all of them. Weak evidence: see the Model card."
         )
     return (
-        f"Measured skill: on {val_metrics.get('clips', '?')} validation clips, mostly from generators it never saw "
+        f"Measured skill: on {val.clips} validation clips, mostly from generators it never saw "
         f"in training, it ranks a fake above a real {100 * auc:.0f}% of the time (AUC {auc:.2f}"
-        f"{_interval(val_metrics)}; 50% is a coin flip). Weak evidence: see the Model card."
+        f"{_interval(val)}; 50% is a coin flip). Weak evidence: see the Model card."
     )
 
 
-def _interval(metrics: dict[str, Any]) -> str:
-    ci = metrics.get("auc_ci95")
+def _interval(metrics: Metrics) -> str:
+    ci = metrics.auc_ci95
     return f", 95% CI {ci[0]:.2f}-{ci[1]:.2f}" if ci else ""
 
 

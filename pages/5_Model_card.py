@@ -55,7 +55,7 @@ if info.notes:
     st.markdown(f"**Notes:** {info.notes}")
 
 st.subheader("Metrics")
-metrics = info.metrics or (files.metadata or {}).get("metrics") or {}
+metrics = info.metrics.to_dict() if not info.metrics.is_empty else (files.metadata or {}).get("metrics") or {}
 if metrics:
     st.table(pd.DataFrame(metric_rows(metrics), columns=["Metric", "Value"]).set_index("Metric"))
 else:

@@ -8,7 +8,6 @@ frames that show a face:
 The full `detector` applies the encoder to every frame (TimeDistributed) and then the head.
 """
 
-
 from __future__ import annotations
 
 import hashlib
@@ -175,4 +174,3 @@ def drop_training_state(model: keras.Model) -> None:
             layer.optimizer = None
             layer.compiled = False
             pending.extend(layer.layers)
-

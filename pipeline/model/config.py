@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.assessment import InputRange, VerdictBand
+from pipeline.model.report import TrainingReport
 from pipeline.settings import ATTENTION_TEMPERATURE, CERTAINTY_MEASURE, MODEL_INPUT_SIZE, PAPER_BACKBONE
 
 
@@ -65,7 +66,7 @@ class ModelInfo:
     created: str | None = None
     training_data_sha256: str | None = None
     weights_source: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: TrainingReport = field(default_factory=TrainingReport)
     notes: str = ""
     architecture: dict[str, Any] = field(default_factory=dict)  # the ModelConfig it was built from
     encoder_tflite_sha256: str | None = None  # the verified fast copy of the encoder (fast_encoder.py)
@@ -74,7 +75,7 @@ class ModelInfo:
     input_range: InputRange | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "metrics": self.metrics.to_dict()}
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> ModelInfo:
@@ -83,6 +84,7 @@ class ModelInfo:
         values = {k: v for k, v in data.items() if k in known}
         values["verdict_band"] = VerdictBand.from_json_dict(values.get("verdict_band"))
         values["input_range"] = InputRange.from_json_dict(values.get("input_range"))
+        values["metrics"] = TrainingReport.from_dict(data.get("metrics"))
         return cls(**values)
 
 

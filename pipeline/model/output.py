@@ -15,4 +15,3 @@ class ModelOutput:
     frame_probability: np.ndarray
     certainty: np.ndarray
     attention: np.ndarray
-

@@ -116,4 +116,3 @@ class LoadedModel:
             return self.predict_features(features, np.asarray(mask, dtype=np.float32))
         finally:
             self.set_attention_temperature(previous)
-

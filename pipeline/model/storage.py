@@ -17,6 +17,7 @@ from pipeline.model.architecture import build_detector, drop_training_state, wei
 from pipeline.model.backbones import BACKBONES
 from pipeline.model.config import ModelConfig, ModelInfo, metadata_path
 from pipeline.model.fast_encoder import load_fast_encoder, sidecar_path, write_sidecar
+from pipeline.model.report import TrainingReport
 from pipeline.model.runtime import ENCODE_BUCKET, LoadedModel
 from pipeline.settings import DEFAULT_MODEL_PATH, Settings
 
@@ -89,7 +90,7 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         created=meta.get("created"),
         training_data_sha256=meta.get("training_data_sha256"),
         weights_source=meta.get("weights_source", ""),
-        metrics=meta.get("metrics", {}),
+        metrics=TrainingReport.from_dict(meta.get("metrics")),
         notes=meta.get("notes", "" if meta else "no metadata file: treat as untrained"),
         architecture=meta.get("architecture", {}),
         encoder_tflite_sha256=meta.get("encoder_tflite_sha256"),

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from pipeline.errors import DataError, PipelineError
+from pipeline.model.config import ModelInfo
 from pipeline.results import Verdict, VideoResult
 from pipeline.scoring.aggregation import aggregate
 from pipeline.scoring.calibration import calibrate, cross_fitted_calibration, fit_platt
@@ -38,7 +39,6 @@ from pipeline.training.metrics import ECE_BINS, Metrics, compute_metrics
 from pipeline.training.transcode import FACE_VARIANTS, ROBUSTNESS_VARIANTS, median_box, reencode
 
 if TYPE_CHECKING:
-    from pipeline.model.config import ModelInfo
     from pipeline.scoring.scorer import Scorer
 
 
@@ -307,14 +307,17 @@ def refit_calibration(scored: list[ScoredClip], scorer: Scorer, split: str) -> l
         raise DataError(f"{meta_file}: no metadata to store the calibration in")
     calibrated = np.array([calibrate(_raw_probability(s), temperature, bias) for s in usable])
     calibrated_by_clip = {id(s): p for s, p in zip(usable, calibrated, strict=True)}
-    meta = json.loads(meta_file.read_text())
-    meta.update(calibration_temperature=temperature, calibration_bias=bias)
-    fitted_on = {"clips": len(usable), "split": split, "metrics": compute_metrics(labels, calibrated).to_dict()}
-    meta.setdefault("metrics", {})["calibration_fit"] = fitted_on
-    if split == "val" and "val" in meta["metrics"]:
-        meta["metrics"]["val"]["calibrated"] = fitted_on["metrics"]
-    meta_file.write_text(json.dumps(meta, indent=2) + "\n")
-    scorer.model.info = replace(scorer.model.info, calibration_temperature=temperature, calibration_bias=bias)
+    stored = ModelInfo.from_json_dict(json.loads(meta_file.read_text()))
+    stored = replace(
+        stored,
+        calibration_temperature=temperature,
+        calibration_bias=bias,
+        metrics=stored.metrics.with_calibration_fit(split, compute_metrics(labels, calibrated)),
+    )
+    meta_file.write_text(json.dumps(stored.to_json_dict(), indent=2) + "\n")
+    scorer.model.info = replace(
+        scorer.model.info, calibration_temperature=temperature, calibration_bias=bias, metrics=stored.metrics
+    )
     print(f"calibration stored in {meta_file}: temperature {temperature:.3f}, bias {bias:+.3f}", file=sys.stderr)
 
     def recalibrated(s: ScoredClip) -> ScoredClip:
@@ -330,7 +333,7 @@ def refit_calibration(scored: list[ScoredClip], scorer: Scorer, split: str) -> l
 
 def trained_on(info: ModelInfo, split: str) -> bool:
     """Whether the model saw this split's clips in training (a --refit-all model saw val too)."""
-    splits = info.metrics.get("trained_on_splits", ["train"] if info.trained else [])
+    splits = list(info.metrics.trained_on_splits) or (["train"] if info.trained else [])
     return (split == "all" and bool(splits)) or split in splits
 
 

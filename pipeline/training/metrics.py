@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from pipeline.model.report import Metrics
+
+__all__ = ["BOOTSTRAP_ROUNDS", "ECE_BINS", "Metrics", "auc_or_none", "bootstrap_auc_ci", "compute_metrics"]
+
 ECE_BINS = 10
 BOOTSTRAP_ROUNDS = 1000
-
-
-@dataclass(frozen=True)
-class Metrics:
-    clips: int
-    fakes: int
-    reals: int
-    auc: float | None
-    auc_ci95: tuple[float, float] | None
-    accuracy: float
-    log_loss: float
-    brier: float
-    ece: float
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 def auc_or_none(labels: np.ndarray, probabilities: np.ndarray) -> float | None:

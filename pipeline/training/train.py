@@ -28,6 +28,7 @@ from pipeline.faces.track import to_model_input
 from pipeline.model.architecture import SEQUENCE_HEAD, assemble_detector, build_detector, build_head, compile_detector
 from pipeline.model.backbones import BACKBONES
 from pipeline.model.config import ModelConfig, ModelInfo
+from pipeline.model.report import TrainingReport
 from pipeline.model.storage import save_detector
 from pipeline.scoring.calibration import calibrate, cross_fitted_calibration, fit_platt
 from pipeline.scoring.extraction import FaceExtraction
@@ -320,7 +321,9 @@ def run_train(args: argparse.Namespace) -> int:
             created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             training_data_sha256=hashlib.sha256("".join(sorted(e[1] for e in used)).encode()).hexdigest(),
             weights_source=BACKBONES[backbone].weights_source,
-            metrics={**common, **metrics, "train_clips": len(used), "trained_on_splits": splits},
+            metrics=TrainingReport.from_dict(
+                {**common, **metrics, "train_clips": len(used), "trained_on_splits": splits}
+            ),
             architecture=asdict(replace(config, backbone=backbone)),
             notes=note,
         )

@@ -71,19 +71,36 @@ def test_metric_rows_flatten_nested_metrics() -> None:
 def test_measured_skill_is_stated_for_a_trained_model_and_absent_otherwise():
     from dashboard.wording import model_limits
     from pipeline.model.config import ModelInfo
+    from pipeline.model.report import TrainingReport
 
-    metrics = {"val": {"calibrated": {"clips": 106, "auc": 0.687, "auc_ci95": [0.58, 0.78]}}}
+    def measured(clips: int, auc: float, ci: list[float]) -> dict[str, object]:
+        return {
+            "clips": clips,
+            "fakes": 1,
+            "reals": 1,
+            "auc": auc,
+            "auc_ci95": ci,
+            "accuracy": 0.6,
+            "log_loss": 0.6,
+            "brier": 0.2,
+            "ece": 0.1,
+        }
+
+    def report(data: dict[str, object]) -> TrainingReport:
+        return TrainingReport.from_dict(data)
+
+    metrics = report({"val": {"raw": measured(106, 0.5, [0.4, 0.6]), "calibrated": measured(106, 0.687, [0.58, 0.78])}})
     trained = ModelInfo("m", "1", "x", True, "b", 224, metrics=metrics)
     first = model_limits(trained)[0]
     assert "69%" in first and "0.58-0.78" in first and "106 validation clips" in first
     untrained = ModelInfo("m", "0", "x", False, "b", 224, metrics=metrics)
     assert not any("Measured skill" in line for line in model_limits(untrained))
-    refit = {**metrics, "cross_validation": {"folds": 5, "raw": {"clips": 364, "auc": 0.712, "auc_ci95": [0.66, 0.76]}}}
+    refit = report({**metrics.to_dict(), "cross_validation": {"folds": 5, "raw": measured(364, 0.712, [0.66, 0.76])}})
     first = model_limits(ModelInfo("m", "1", "x", True, "b", 224, metrics=refit))[0]
     assert "71%" in first and "364 labelled clips" in first and "0.66-0.76" in first
     assert "AUC 0.69" in first and "retrained on all of them" in first
     # Retrained on every clip without cross-validation: val speaks for the recipe, not this model.
-    no_cv = {**metrics, "trained_on_splits": ["train", "val"], "cross_validation": None}
+    no_cv = report({**metrics.to_dict(), "trained_on_splits": ["train", "val"], "cross_validation": None})
     first = model_limits(ModelInfo("m", "1", "x", True, "b", 224, metrics=no_cv))[0]
     assert "trained without the 106 validation clips" in first and "69%" in first
     assert "retrained on all of them" in first
