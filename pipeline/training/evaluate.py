@@ -20,9 +20,9 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -71,6 +71,54 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="fit Platt scaling on these clips' raw probabilities and store it in the model's metadata",
     )
+
+
+@dataclass(frozen=True)
+class ClipScore:
+    """One evaluated clip in the summary."""
+
+    file: str
+    label: int
+    method: str
+    dataset: str
+    probability_fake: float | None
+    raw_probability_fake: float | None
+
+
+@dataclass(frozen=True)
+class EvaluationSummary:
+    """What `evaluate --json-out` writes: every metric row and every clip's probability."""
+
+    model: str
+    version: str
+    threshold: float
+    in_sample: bool
+    rows: dict[str, Metrics]
+    extra_rows: dict[str, Metrics]
+    no_face: list[str]
+    clips: list[ClipScore]
+    errors: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "rows": {name: m.to_dict() for name, m in self.rows.items()},
+            "extra_rows": {name: m.to_dict() for name, m in self.extra_rows.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationSummary:
+        return cls(
+            model=data["model"],
+            version=data["version"],
+            threshold=float(data["threshold"]),
+            in_sample=bool(data["in_sample"]),
+            rows={name: Metrics.from_dict(m) for name, m in data["rows"].items()},
+            extra_rows={name: Metrics.from_dict(m) for name, m in data["extra_rows"].items()},
+            no_face=list(data["no_face"]),
+            clips=[ClipScore(**clip) for clip in data["clips"]],
+            errors=list(data["errors"]),
+        )
 
 
 def _raw_probability(scored: ScoredClip) -> float:
@@ -399,31 +447,27 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for s in failed:
         print(f"error: {s.error}", file=sys.stderr)
     if args.json_out:
-        args.json_out.parent.mkdir(parents=True, exist_ok=True)
-        args.json_out.write_text(
-            json.dumps(
-                {
-                    "model": info.name,
-                    "version": info.version,
-                    "threshold": scorer.threshold,
-                    "in_sample": in_sample,
-                    "rows": {name: m.to_dict() for name, m in rows},
-                    "extra_rows": {name: m.to_dict() for name, m in extra},
-                    "no_face": [str(s.clip.path) for s in abstained],
-                    "clips": [
-                        {
-                            "file": s.clip.path.name,
-                            "label": s.clip.label,
-                            "method": s.clip.method,
-                            "dataset": s.clip.dataset,
-                            "probability_fake": s.probability,
-                            "raw_probability_fake": None if s.result is None else s.result.raw_probability_fake,
-                        }
-                        for s in scored
-                    ],
-                    "errors": [s.error for s in failed],
-                },
-                indent=2,
-            )
+        summary = EvaluationSummary(
+            model=info.name,
+            version=info.version,
+            threshold=scorer.threshold,
+            in_sample=in_sample,
+            rows=dict(rows),
+            extra_rows=dict(extra),
+            no_face=[str(s.clip.path) for s in abstained],
+            clips=[
+                ClipScore(
+                    file=s.clip.path.name,
+                    label=s.clip.label,
+                    method=s.clip.method,
+                    dataset=s.clip.dataset,
+                    probability_fake=s.probability,
+                    raw_probability_fake=None if s.result is None else s.result.raw_probability_fake,
+                )
+                for s in scored
+            ],
+            errors=[s.error for s in failed if s.error],
         )
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(summary.to_dict(), indent=2))
     return 0
