@@ -13,7 +13,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -24,6 +24,7 @@ from pipeline.errors import PipelineError
 from pipeline.faces.base import FaceDetector
 from pipeline.faces.registry import create_detector
 from pipeline.faces.track import to_model_input
+from pipeline.fetch import FetchError, fetch_video
 from pipeline.model.output import ModelOutput
 from pipeline.results import VideoResult
 from pipeline.scoring.extraction import ProgressCallback
@@ -128,6 +129,40 @@ class Engine:
         result = with_display_name(result, name)
         results.save(key, result)
         return Analysed(result, key, reused=False)
+
+    def analyse_link(
+        self,
+        url: str,
+        settings: Settings,
+        results: ResultStore,
+        *,
+        max_bytes: int,
+        max_duration_s: float,
+        allow_loopback: bool = False,
+        on_progress: ProgressCallback = _noop,
+        work_dir: Path | None = None,
+    ) -> Analysed:
+        """Fetch the clip behind a link (within the caps, public addresses only) and analyse it;
+        the link and the fetch time are recorded in the result."""
+        if work_dir is not None:
+            work_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.TemporaryDirectory(dir=work_dir) as folder:
+            try:
+                fetched = fetch_video(
+                    url,
+                    Path(folder),
+                    max_bytes=max_bytes,
+                    max_duration_s=max_duration_s,
+                    allow_loopback=allow_loopback,
+                )
+            except FetchError as error:
+                raise AnalysisError(str(error)) from error
+            data = fetched.path.read_bytes()
+            name = fetched.path.name
+        analysed = self.analyse(data, name, settings, results, on_progress=on_progress, work_dir=work_dir)
+        result = replace(analysed.result, source=fetched.source)
+        results.save(analysed.key, result)
+        return Analysed(result, analysed.key, analysed.reused)
 
     def can_rerun(self, result: VideoResult) -> bool:
         """Whether the loaded model is the one that produced `result` (else the lab's full model is not comparable)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.assessment import InputRange, VerdictBand
 from pipeline.model.config import metadata_path
 from pipeline.model.fast_encoder import FastEncoderStatus
 
@@ -133,3 +134,48 @@ def runtime_rows(encoder_status: FastEncoderStatus, detector_name: str, detector
     else:
         encoder = f"Keras ({encoder_status.reason})"
     return [("CNN runs on", encoder), ("Face detector", f"{detector_name} on {detector_runtime}")]
+
+
+def verdict_band_rows(band: VerdictBand | None, input_range: InputRange | None) -> list[tuple[str, str]]:
+    """The band behind the three verdicts and how often each was right where it was fitted."""
+    if band is None:
+        return [("Verdict band", "none fitted: every clip is inconclusive (run python -m tools.fit_verdict_band)")]
+    measured = band.measured
+    counts = measured.get("assessed_clips") or {}
+
+    def rate(key: str, clips_key: str) -> str:
+        value, clips = measured.get(key), measured.get(clips_key) or 0
+        return "never given (no limit reached the target)" if value is None else f"{100 * value:.1f}% of {clips} clips"
+
+    rows = [
+        ("Target: each outer verdict right at least", f"{100 * band.target_rate:.0f}% of the time"),
+        ("'Signs of manipulation' at or above", "never" if band.upper is None else f"{band.upper:.3f}"),
+        ("'No signs of manipulation found' at or below", "never" if band.lower is None else f"{band.lower:.3f}"),
+        (
+            "Fitted on",
+            f"{measured.get('clips', '?')} in-range {measured.get('split', '?')} clips, scored by "
+            f"{measured.get('predicted_by', '?')} (never trained on them)",
+        ),
+        ("'Signs of manipulation' was right", rate("signs_right_rate", "signs_clips")),
+        ("'No signs of manipulation found' was right", rate("no_signs_right_rate", "no_signs_clips")),
+        ("Inconclusive (inside the band)", f"{measured.get('inconclusive_clips', '?')} clips"),
+    ]
+    if counts:
+        rows.append(
+            (
+                f"All {sum(counts.values())} {measured.get('split', '')} clips, range checks included",
+                ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in counts.items()),
+            )
+        )
+    if input_range is not None:
+        rows.append(
+            (
+                "Training range (outside it: inconclusive)",
+                f"faces at least {input_range.min_face_side_px} px; {input_range.min_height_px}-"
+                f"{input_range.max_height_px} px high; {input_range.min_bits_per_pixel}-"
+                f"{input_range.max_bits_per_pixel} bits per pixel",
+            )
+        )
+    if measured.get("fitted"):
+        rows.append(("Fitted", str(measured["fitted"])))
+    return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,14 +20,30 @@ import numpy as np
 from dashboard.charts import describe_timeline
 from dashboard.quality import QualityReport
 from dashboard.settings import APP_NAME, REPORT_VERSION
-from dashboard.wording import LIMITATIONS, UNTRAINED_WARNING, model_limits, verdict_label, verdict_sentence
-from pipeline.results import FrameRecord, Verdict, VideoResult
+from dashboard.store import CaseNote
+from dashboard.wording import (
+    LIMITATIONS,
+    UNTRAINED_WARNING,
+    assessment_label,
+    band_summary,
+    model_limits,
+    person_sentence,
+    verdict_sentence,
+)
+from pipeline.assessment import Assessment
+from pipeline.results import FrameRecord, VideoResult
 
 SETTINGS_SHOWN = ("frames", "sample_fps", "detector", "min_face_fraction", "crop_size", "attention_temperature")
 
 
-def json_report(result: VideoResult, key: str, quality: QualityReport, generated_at: datetime) -> dict[str, Any]:
-    """The CLI's JSON schema plus what a reader of the report needs: settings, quality, limits."""
+def json_report(
+    result: VideoResult,
+    key: str,
+    quality: QualityReport,
+    generated_at: datetime,
+    notes: Sequence[CaseNote] = (),
+) -> dict[str, Any]:
+    """The CLI's JSON schema plus what a reader of the report needs: settings, quality, notes, limits."""
     return {
         "report": {
             "version": REPORT_VERSION,
@@ -40,6 +57,7 @@ def json_report(result: VideoResult, key: str, quality: QualityReport, generated
         "settings": result.settings.to_dict(),
         "model_details": result.model.to_json_dict(),
         "quality": quality.to_json_dict(),
+        "case_notes": [{"created_at": n.created_utc, "author": n.author, "text": n.text} for n in notes],
         "limitations": list(LIMITATIONS),
     }
 
@@ -131,6 +149,25 @@ def timeline_svg(result: VideoResult, width: int = 720, height: int = 260) -> st
     return "".join(parts)
 
 
+def _provenance_html(result: VideoResult) -> str:
+    e = html.escape
+    if result.provenance is None:
+        return "<p>Provenance was not checked for this analysis.</p>"
+    c2pa, container = result.provenance.c2pa, result.provenance.container
+    rows = [
+        ("Claim generator", c2pa.claim_generator),
+        ("Signer", c2pa.signer),
+        ("Signed at", c2pa.signed_at),
+        *[("Declared action", f"{a.action} {a.digital_source_type or ''}".strip()) for a in c2pa.actions],
+        *[("Validation", f"{i.code}: {i.plain}") for i in c2pa.issues],
+        ("Container", f"{container.format_name or 'unreadable'}, encoder {container.encoder or 'none'}"),
+        ("Creation time", container.creation_time or "not recorded"),
+    ]
+    table = "".join(f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>" for label, value in rows if value)
+    hints = "".join(f"<li>{e(hint)}</li>" for hint in container.hints)
+    return f"<p>{e(c2pa.summary)}</p><table>{table}</table><ul>{hints}</ul>"
+
+
 def _setting(value: object) -> str:
     return "—" if value is None else str(value)
 
@@ -152,10 +189,32 @@ def _nice_step(span: float) -> float:
     return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
 
 
-def html_report(result: VideoResult, key: str, quality: QualityReport, generated_at: datetime, faces: int = 6) -> str:
+def html_report(
+    result: VideoResult,
+    key: str,
+    quality: QualityReport,
+    generated_at: datetime,
+    faces: int = 6,
+    notes: Sequence[CaseNote] = (),
+) -> str:
     """A printable one-file report a journalist can attach to a story."""
     e = html.escape
-    verdict_class = {Verdict.FAKE: "fake", Verdict.REAL: "real"}.get(result.verdict, "abstain")
+    verdict_class = {Assessment.SIGNS_OF_MANIPULATION: "fake", Assessment.NO_SIGNS_FOUND: "real"}.get(
+        result.assessment, "abstain"
+    )
+    reasons = "".join(f"<li>{e(reason)}</li>" for reason in result.assessment_reasons)
+    people = "".join(f"<li>{e(person_sentence(p))}</li>" for p in result.people) or "<li>No face was found.</li>"
+    source_rows = (
+        f"<tr><th>Source link</th><td>{e(result.source.url)}</td></tr>"
+        f"<tr><th>Fetched at</th><td>{e(result.source.fetched_at)}</td></tr>"
+        if result.source
+        else ""
+    )
+    provenance = _provenance_html(result)
+    note_items = (
+        "".join(f"<li><strong>{e(n.created_utc)} · {e(n.author)}</strong><br>{e(n.text)}</li>" for n in notes)
+        or "<li>No case notes.</li>"
+    )
     probability = "—" if result.probability_fake is None else f"{100 * result.probability_fake:.1f}%"
     settings = result.settings.to_dict()
     settings_rows = "".join(
@@ -200,16 +259,22 @@ footer {{ margin-top: 2em; font-size: .8em; color: #555; }}
 <h1>Deepfake verification report</h1>
 <p>Generated {e(generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))} by {e(APP_NAME)}.</p>
 {untrained}
-<section class="verdict {verdict_class}" aria-label="Verdict">
-<div class="label">{e(verdict_label(result.verdict))}</div>
-<div>Probability of manipulation: <strong>{probability}</strong>
-(threshold {100 * result.threshold:.0f}%)</div>
+<section class="verdict {verdict_class}" aria-label="Assessment">
+<div class="label">{e(assessment_label(result.assessment))}</div>
+<div>Probability of manipulation: <strong>{probability}</strong></div>
+<ul>{reasons}</ul>
 <p>{e(verdict_sentence(result))}</p>
+<p><small>{e(band_summary(result.band))}</small></p>
 </section>
+<h2>People</h2>
+<ul>{people}</ul>
 <h2>File</h2>
 <table>
 <tr><th>File name</th><td>{e(result.file)}</td></tr>
 <tr><th>SHA-256</th><td><code>{e(result.sha256)}</code></td></tr>
+<tr><th>Size</th><td>{result.video.size_bytes:,} bytes</td></tr>
+{source_rows}
+<tr><th>Analysed at</th><td>{e(result.analysed_at or "not recorded")}</td></tr>
 <tr><th>Result key</th><td><code>{e(key)}</code></td></tr>
 </table>
 <h2>Model and settings</h2>
@@ -227,6 +292,10 @@ footer {{ margin-top: 2em; font-size: .8em; color: #555; }}
 (how much the frame counted). × marks frames without a face.</small></p>
 <h2>Faces the model weighed most</h2>
 <div class="faces">{face_items or "<p>No face was found.</p>"}</div>
+<h2>Provenance</h2>
+{provenance}
+<h2>Case notes</h2>
+<ul>{note_items}</ul>
 <h2>Input quality</h2>
 <table>{quality_rows}</table>
 <ul>{quality_warnings}</ul>

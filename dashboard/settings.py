@@ -14,6 +14,7 @@ from pipeline.settings import REPO_ROOT
 
 DATA_DIR_ENV = "DFD_DATA_DIR"
 COOKIE_KEY_ENV = "DFD_COOKIE_KEY"
+ALLOW_LOOPBACK_LINKS_ENV = "DFD_ALLOW_LOOPBACK_LINKS"  # "1" only in tests: links may then reach this machine
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 APP_NAME = "Deepfake video verification"
@@ -65,13 +66,21 @@ class AppSettings:
     gallery_faces: int = 8
     report_faces: int = 6
     history_page_size: int = 25
+    # Analyse a link: caps on what is fetched; loopback addresses only when a test allows them.
+    link_max_bytes: int = 200 * 1024**2
+    link_max_duration_s: float = 15 * 60.0
+    allow_loopback_links: bool = False
+    note_max_chars: int = 4000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> AppSettings:
         """Settings with the data directory taken from DFD_DATA_DIR when it is set."""
         environ = dict(os.environ) if environ is None else environ
         data_dir = environ.get(DATA_DIR_ENV)
-        return cls(data_dir=Path(data_dir).expanduser().resolve()) if data_dir else cls()
+        settings = cls(data_dir=Path(data_dir).expanduser().resolve()) if data_dir else cls()
+        if environ.get(ALLOW_LOOPBACK_LINKS_ENV) == "1":
+            settings = replace(settings, allow_loopback_links=True)
+        return settings
 
     def with_overrides(self, **changes: object) -> AppSettings:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pipeline.assessment import Assessment, VerdictBand
 from pipeline.model.config import ModelInfo
 from pipeline.model.report import Metrics
-from pipeline.results import Verdict, VideoResult
+from pipeline.provenance.content_credentials import CredentialState
+from pipeline.results import PersonResult, Verdict, VideoResult
 
 VERDICT_LABELS = {
     Verdict.FAKE: "Likely manipulated",
@@ -112,3 +114,88 @@ def model_limits(info: ModelInfo) -> list[str]:
     skill = measured_skill(info)
     notes = [info.notes] if info.notes else []
     return [*([skill] if skill else []), *notes, *LIMITATIONS]
+
+
+ASSESSMENT_LABELS = {
+    Assessment.SIGNS_OF_MANIPULATION: "Signs of manipulation",
+    Assessment.INCONCLUSIVE: "Inconclusive",
+    Assessment.NO_SIGNS_FOUND: "No signs of manipulation found",
+    Assessment.NO_FACE: "No face found: no assessment",
+    Assessment.ERROR: "Could not be analysed",
+}
+ASSESSMENT_BADGES = {
+    Assessment.SIGNS_OF_MANIPULATION: ":red-badge[:material/report: {}]",
+    Assessment.INCONCLUSIVE: ":orange-badge[:material/help: {}]",
+    Assessment.NO_SIGNS_FOUND: ":blue-badge[:material/search_off: {}]",
+    Assessment.NO_FACE: ":gray-badge[:material/help: {}]",
+    Assessment.ERROR: ":gray-badge[:material/error: {}]",
+}
+CREDENTIAL_BADGES = {
+    CredentialState.ABSENT: ":gray-badge[none]",
+    CredentialState.TRUSTED: ":green-badge[:material/verified: valid, trusted signer]",
+    CredentialState.VALID_UNTRUSTED: ":orange-badge[:material/gpp_maybe: valid, signer not trusted]",
+    CredentialState.INVALID: ":red-badge[:material/gpp_bad: invalid]",
+    CredentialState.UNREADABLE: ":gray-badge[unreadable]",
+}
+WHY_MOSTLY_INCONCLUSIVE = (
+    "Most clips come out inconclusive, and that is the honest answer: on clips it had not seen, the model's "
+    "probabilities in the middle range were right about as often as a coin, so only the ends of the range, "
+    "where it was right at least {target:.0f}% of the time, give a verdict. A clip unlike the training data "
+    "(small faces, unusual compression or resolution, few frames with a face) is inconclusive too."
+)
+
+
+def assessment_label(assessment: Assessment) -> str:
+    return ASSESSMENT_LABELS[assessment]
+
+
+def any_verdict_label(value: str) -> str:
+    """The label of a stored verdict: an assessment, or an older fake/real verdict."""
+    if value in {a.value for a in Assessment}:
+        return ASSESSMENT_LABELS[Assessment(value)]
+    return VERDICT_LABELS[Verdict(value)]
+
+
+def band_summary(band: VerdictBand | None) -> str:
+    """The band behind every verdict, with the rates measured where it was fitted."""
+    if band is None:
+        return "This model has no fitted verdict band: every clip it scores is inconclusive."
+    measured = band.measured
+    parts = [
+        f"Band: signs of manipulation at or above {_limit(band.upper)}, no signs found at or below "
+        f"{_limit(band.lower)}, inconclusive in between."
+    ]
+    if measured.get("clips"):
+        parts.append(
+            f"Fitted on {measured['clips']} clips the model had not seen ({measured.get('split', 'held out')} "
+            f"split, scored by {measured.get('predicted_by', 'the development model')}): "
+            + _rate("signs of manipulation", measured.get("signs_right_rate"), measured.get("signs_clips"))
+            + "; "
+            + _rate("no signs found", measured.get("no_signs_right_rate"), measured.get("no_signs_clips"))
+            + f"; {measured.get('inconclusive_clips', 0)} clips inconclusive."
+        )
+    parts.append(WHY_MOSTLY_INCONCLUSIVE.format(target=100 * band.target_rate))
+    return " ".join(parts)
+
+
+def _rate(name: str, rate: float | None, clips: int | None) -> str:
+    if not clips or rate is None:
+        return f"'{name}' was never reached (no limit was right often enough on enough clips)"
+    return f"'{name}' right {100 * rate:.0f}% of the time on {clips} clips"
+
+
+def _limit(value: float | None) -> str:
+    return "— (never given)" if value is None else f"{value:.3f}"
+
+
+def person_label(person: PersonResult) -> str:
+    return f"Person {person.id}" + (" (main face)" if person.id == 1 else "")
+
+
+def person_sentence(person: PersonResult) -> str:
+    """Who, when, and what the model says about them."""
+    probability = "no score" if person.probability_fake is None else f"fake probability {person.probability_fake:.2f}"
+    return (
+        f"{person_label(person)}, seen from {person.first_s:.1f} s to {person.last_s:.1f} s in "
+        f"{person.frame_count} sampled frames: {probability}, {assessment_label(person.assessment).lower()}."
+    )

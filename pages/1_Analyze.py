@@ -6,6 +6,7 @@ from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.ui.components import (
     CURRENT,
+    analyse_link,
     analyse_upload,
     analysis_settings_sidebar,
     full_result_view,
@@ -27,6 +28,18 @@ if uploaded is not None:
         st.session_state[CURRENT] = analysis_id
     else:
         st.session_state.pop(CURRENT, None)
+
+with st.form("link_form", clear_on_submit=False, border=False):
+    url = st.text_input(
+        "Or paste a link to a video (http or https)",
+        placeholder="https://…",
+        help="The server fetches it with yt-dlp, within a size and length cap. Links to private or local network "
+        "addresses are refused.",
+    )
+    if st.form_submit_button("Analyse link", icon=":material/link:") and url.strip():
+        analysis_id = analyse_link(url.strip(), engine, user, frames, detector)
+        if analysis_id is not None:
+            st.session_state[CURRENT] = analysis_id
 
 current = st.session_state.get(CURRENT)
 opened = open_analysis(user, current) if current is not None else None

@@ -5,8 +5,7 @@ import streamlit as st
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.ui.components import CURRENT, format_when
-from dashboard.wording import verdict_label
-from pipeline.results import Verdict
+from dashboard.wording import any_verdict_label
 
 user = page_setup("History", ":material/history:")
 app = runtime.app_settings()
@@ -31,14 +30,14 @@ st.caption(f"{total} analyses, newest first. Only you can see them.")
 
 WIDTHS = [1.7, 2.6, 2.1, 1.2, 1.1, 1.1]
 header = st.columns(WIDTHS)
-for cell, label in zip(header, ("Date", "File", "Verdict", "Probability"), strict=False):
+for cell, label in zip(header, ("Date", "File", "Assessment", "Probability"), strict=False):
     cell.markdown(f"**{label}**")
 pending = st.session_state.get("pending_delete")
 for analysis in analyses:
     date, name, verdict, probability, reopen, delete = st.columns(WIDTHS, vertical_alignment="center")
     date.write(format_when(analysis.created_at))
     name.write(analysis.file_name)
-    verdict.write(verdict_label(Verdict(analysis.verdict)))
+    verdict.write(any_verdict_label(analysis.verdict))
     probability.write("—" if analysis.probability is None else f"{100 * analysis.probability:.1f}%")
     if reopen.button("Open", key=f"reopen_{analysis.id}", help=f"Reopen {analysis.file_name} on the Analyze page"):
         st.session_state[CURRENT] = analysis.id

@@ -8,11 +8,12 @@ from dashboard.model_card import (
     read_model_files,
     runtime_rows,
     split_card_images,
+    verdict_band_rows,
     without_html_comments,
 )
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
-from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD
+from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD, WHY_MOSTLY_INCONCLUSIVE
 
 page_setup("Model card", ":material/description:")
 st.title("Model card")
@@ -53,6 +54,15 @@ details = [
 st.table(pd.DataFrame(details, columns=["Field", "Value"]).set_index("Field"))
 if info.notes:
     st.markdown(f"**Notes:** {info.notes}")
+
+st.subheader("Verdicts and how often they were right")
+st.table(
+    pd.DataFrame(verdict_band_rows(info.verdict_band, info.input_range), columns=["Measure", "Value"]).set_index(
+        "Measure"
+    )
+)
+if info.verdict_band is not None:
+    st.markdown(WHY_MOSTLY_INCONCLUSIVE.format(target=100 * info.verdict_band.target_rate))
 
 st.subheader("Metrics")
 metrics = info.metrics.to_dict() if not info.metrics.is_empty else (files.metadata or {}).get("metrics") or {}

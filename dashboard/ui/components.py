@@ -24,10 +24,24 @@ from dashboard.quality import QualityReport, assess_quality
 from dashboard.report import face_alt, html_report, json_report, top_faces
 from dashboard.results_store import with_display_name
 from dashboard.settings import VIDEO_TYPES, AppSettings
-from dashboard.store import Analysis, Store
+from dashboard.store import Analysis, CaseNote, NoteError, Store
 from dashboard.ui import runtime
 from dashboard.ui.auth import CurrentUser
-from dashboard.wording import UNTRAINED_WARNING, model_limits, model_summary_line, verdict_label, verdict_sentence
+from dashboard.ui.evidence import (
+    assessment_card,
+    keyframes_panel,
+    notes_panel,
+    pdf_download,
+    people_panel,
+    provenance_panel,
+)
+from dashboard.wording import (
+    UNTRAINED_WARNING,
+    any_verdict_label,
+    model_limits,
+    model_summary_line,
+    verdict_sentence,
+)
 from pipeline.faces.registry import available_detectors
 from pipeline.results import Verdict, VideoResult
 
@@ -120,19 +134,7 @@ def analyse_upload(uploaded: Any, engine: Engine, user: CurrentUser, frames: int
         return None
     elapsed = time.perf_counter() - started
     result = analysed.result
-    existing = store.find_analysis(user.id, analysed.key, name)
-    if existing is not None:
-        analysis_id = existing.id
-    else:
-        analysis_id = store.add_analysis(
-            user.id,
-            name,
-            result.sha256,
-            analysed.key,
-            str(result.verdict),
-            result.probability_fake,
-            {"frames": frames, "detector": detector},
-        )
+    analysis_id = _remember(store, user, name, analysed, frames, detector)
     note = (
         f"{name}: loaded the stored result for this file and settings ({elapsed:.1f} s)."
         if analysed.reused
@@ -141,6 +143,60 @@ def analyse_upload(uploaded: Any, engine: Engine, user: CurrentUser, frames: int
     )
     status.update(label=note, state="complete", expanded=False)
     done[token] = {"analysis_id": analysis_id, "note": note}
+    return analysis_id
+
+
+def _remember(store: Store, user: CurrentUser, name: str, analysed: Any, frames: int, detector: str) -> int:
+    """The user's history row for this analysis (an existing one for the same file and result)."""
+    existing = store.find_analysis(user.id, analysed.key, name)
+    if existing is not None:
+        return existing.id
+    result = analysed.result
+    return store.add_analysis(
+        user.id,
+        name,
+        result.sha256,
+        analysed.key,
+        str(result.assessment),
+        result.probability_fake,
+        {"frames": frames, "detector": detector, **({"url": result.source.url} if result.source else {})},
+    )
+
+
+def analyse_link(url: str, engine: Engine, user: CurrentUser, frames: int, detector: str) -> int | None:
+    """Fetch and analyse a pasted link; returns the user's analysis id, or None (with a message) on error."""
+    app = runtime.app_settings()
+    store = runtime.get_store(app)
+    status = st.status(f"Fetching {url}…", expanded=True)
+    bar = status.progress(0.0, text="Fetching the video…")
+
+    def on_progress(stage: str, fraction: float) -> None:
+        value, text = progress_text(stage, fraction)
+        bar.progress(value, text=text)
+
+    started = time.perf_counter()
+    try:
+        analysed = engine.analyse_link(
+            url,
+            engine.settings_for(frames=frames, detector=detector),
+            runtime.get_results(app),
+            max_bytes=app.link_max_bytes,
+            max_duration_s=app.link_max_duration_s,
+            allow_loopback=app.allow_loopback_links,
+            on_progress=on_progress,
+            work_dir=app.uploads_dir,
+        )
+    except AnalysisError as error:
+        status.update(label="Could not analyse the link", state="error", expanded=True)
+        st.error(f"Could not analyse the link: {error}")
+        return None
+    name = Path(analysed.result.file).name
+    analysis_id = _remember(store, user, name, analysed, frames, detector)
+    status.update(
+        label=f"{name}: fetched and analysed in {time.perf_counter() - started:.1f} s.",
+        state="complete",
+        expanded=False,
+    )
     return analysis_id
 
 
@@ -173,7 +229,7 @@ def format_when(timestamp: float) -> str:
 def analysis_label(analysis: Analysis) -> str:
     when = format_when(analysis.created_at)
     probability = "—" if analysis.probability is None else f"{100 * analysis.probability:.0f}%"
-    return f"{analysis.file_name} · {verdict_label(Verdict(analysis.verdict))} ({probability}) · {when}"
+    return f"{analysis.file_name} · {any_verdict_label(analysis.verdict)} ({probability}) · {when}"
 
 
 def pick_analysis(
@@ -204,16 +260,16 @@ def verdict_card(result: VideoResult, compact: bool = False) -> None:
         probability = "—" if result.probability_fake is None else f"{100 * result.probability_fake:.1f}%"
         left, right = st.columns([3, 2] if compact else [3, 1.2])
         with left:
-            badge = VERDICT_BADGES[result.verdict].format(verdict_label(result.verdict))
-            st.markdown(f"#### Verdict: {badge}")
+            assessment_card(result, key=None if compact else "assessment_card")
             st.markdown(verdict_sentence(result))
         with right:
             st.metric(
                 "Fake probability",
                 probability,
-                help="Calibrated probability from the model; the verdict compares it with the threshold.",
+                help="Calibrated probability from the model (the main face's); the assessment compares the most "
+                "suspicious person's with the band fitted on clips the model had not seen.",
             )
-            st.caption(f"Threshold {100 * result.threshold:.0f}% · {result.face_frames} of {len(result.frames)} frames")
+            st.caption(f"{result.face_frames} of {len(result.frames)} frames with the main face")
         if not compact:
             with st.expander("About the model and its known limits"):
                 st.markdown(f"**Model:** {model_summary_line(result.model)}")
@@ -328,11 +384,14 @@ def quality_panel(quality: QualityReport) -> None:
         st.success("No input-quality concern.", icon=":material/check_circle:")
 
 
-def downloads(result: VideoResult, key: str, quality: QualityReport, app: AppSettings) -> None:
+def downloads(
+    result: VideoResult, key: str, quality: QualityReport, app: AppSettings, notes: list[CaseNote] | None = None
+) -> None:
     generated = datetime.now(UTC)
     stem = Path(result.file).stem or "clip"
-    report = json_report(result, key, quality, generated)
-    left, right = st.columns(2)
+    notes = notes or []
+    report = json_report(result, key, quality, generated, notes=notes)
+    left, right, third = st.columns(3)
     left.download_button(
         "Download JSON report",
         json.dumps(report, indent=2),
@@ -344,13 +403,15 @@ def downloads(result: VideoResult, key: str, quality: QualityReport, app: AppSet
     )
     right.download_button(
         "Download printable report (HTML)",
-        html_report(result, key, quality, generated, faces=app.report_faces),
+        html_report(result, key, quality, generated, faces=app.report_faces, notes=notes),
         file_name=f"{stem}.report.html",
         mime="text/html",
         on_click="ignore",
         icon=":material/print:",
         key=f"html_{key}",
     )
+    with third:
+        pdf_download(result, key, quality, notes, app)
 
 
 def full_result_view(opened: Opened, app: AppSettings) -> None:
@@ -368,9 +429,23 @@ def full_result_view(opened: Opened, app: AppSettings) -> None:
     timeline_section(result, key)
     st.markdown("#### Faces the model weighed most")
     face_gallery(result, app.gallery_faces)
+    with st.container(key="people_panel"):
+        st.markdown("#### Every person")
+        people_panel(result, key, timeline_section, face_gallery, app.gallery_faces)
+    provenance_panel(result)
+    keyframes_panel(result, key)
+    store = runtime.get_store(app)
+    analysis = opened.analysis
+    notes_panel(
+        store.list_notes(analysis.user_id, analysis.id),
+        lambda text: store.add_note(analysis.user_id, analysis.id, text, app.note_max_chars),
+        NoteError,
+        key,
+    )
     st.markdown("#### Reports")
     st.caption(
-        "The printable report holds the file name, SHA-256, model version and threshold, settings, verdict, "
-        "chart, top faces and limitations. Open it in a browser and print it to PDF if needed."
+        "The PDF evidence report and the printable HTML report hold the file name, size, SHA-256, source link, "
+        "model version and hash, settings, assessment with its band and reasons, every person, the chart, top "
+        "faces, keyframes, provenance, case notes and limitations."
     )
-    downloads(result, key, quality, app)
+    downloads(result, key, quality, app, store.list_notes(analysis.user_id, analysis.id))

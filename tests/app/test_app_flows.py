@@ -35,7 +35,7 @@ def markdown(app: AppTest) -> str:
 def test_analyze_shows_verdict_timeline_faces_quality_and_downloads(store: Store, astronaut_clip: Path) -> None:
     app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "interview.mp4")
     assert not app.exception
-    assert "Verdict:" in markdown(app)
+    assert "Assessment:" in markdown(app)
     assert any(m.label == "Fake probability" for m in app.metric)
     assert "UNTRAINED MODEL" in " ".join(e.value for e in app.error)
     assert len(app.get("plotly_chart")) == 1
@@ -72,13 +72,13 @@ def test_bad_upload_shows_a_message_and_keeps_the_records(
     message = " ".join(e.value for e in app.error)
     assert "Could not analyse the file: suspect.mp4" in message
     assert "Traceback" not in message
-    assert "Verdict:" not in markdown(app)
+    assert "Assessment:" not in markdown(app)
     assert store.count_analyses(ada.id) == 1
 
 
 def test_no_face_clip_abstains(store: Store, blank_clip: Path) -> None:
     app = upload(logged_in("ada", "pages/1_Analyze.py"), blank_clip)
-    assert "No face found: no verdict" in markdown(app)
+    assert "No face found: no assessment" in markdown(app)
     assert any("no face was found" in i.value.lower() for i in app.info)
 
 
@@ -112,7 +112,7 @@ def test_history_delete_asks_then_deletes_only_mine(store: Store, astronaut_clip
     open_page("pages/4_History.py", bob_app)
     next(b for b in bob_app.button if b.label == "Open").click()
     bob_app.run()
-    assert "Verdict:" in markdown(bob_app)
+    assert "Assessment:" in markdown(bob_app)
 
 
 def test_lab_switches_rules_and_temperature(store: Store, astronaut_clip: Path) -> None:

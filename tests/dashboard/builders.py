@@ -14,11 +14,22 @@ from dashboard.accounts import RegistrationForm, register
 from dashboard.engine import Engine
 from dashboard.settings import AppSettings, PasswordRules
 from dashboard.store import Store, User
+from pipeline.assessment import Assessment, VerdictBand
 from pipeline.faces.registry import create_detector
 from pipeline.faces.types import Box
+from pipeline.fetch import LinkSource
+from pipeline.keyframes import Keyframe, KeyframeKind
 from pipeline.model.config import ModelConfig, ModelInfo
 from pipeline.model.storage import untrained_detector
-from pipeline.results import FrameRecord, StageTimings, Verdict, VideoResult
+from pipeline.provenance import Provenance
+from pipeline.provenance.container import ContainerMetadata, StreamSummary
+from pipeline.provenance.content_credentials import (
+    ContentCredentials,
+    CredentialState,
+    DeclaredAction,
+    ValidationIssue,
+)
+from pipeline.results import FrameRecord, PersonResult, StageTimings, Verdict, VideoResult
 from pipeline.scoring.scorer import Scorer
 from pipeline.settings import Settings
 from pipeline.video import VideoInfo
@@ -125,6 +136,9 @@ def make_result(
         model=info,
         settings=Settings(crop_size=TINY_SIZE),
         raw_probability_fake=probability,
+        assessment=Assessment.NO_FACE if probability is None else Assessment.INCONCLUSIVE,
+        assessment_reasons=("No face was found in the sampled frames.",) if probability is None else (),
+        people=() if probability is None else (PersonResult(1, frames, probability, Assessment.INCONCLUSIVE),),
     )
 
 
@@ -133,3 +147,66 @@ def set_browser_cookies(monkeypatch: pytest.MonkeyPatch, cookies: dict[str, str]
     import streamlit.runtime.context as context
 
     monkeypatch.setattr(context, "_get_client_context", lambda: types.SimpleNamespace(cookies=dict(cookies)))
+
+
+def make_evidence_result(file: str = "two-people.mp4") -> VideoResult:
+    """A synthetic result with everything the verification file holds: a band, two people (the second
+    more suspicious), signed-but-untrusted Content Credentials, keyframes and a source link."""
+    base = make_result([0.4, 0.45, None, 0.5, 0.42, 0.47], file=file)
+    band = VerdictBand(
+        lower=None,
+        upper=0.855,
+        measured={
+            "clips": 127,
+            "signs_clips": 12,
+            "signs_right_rate": 11 / 12,
+            "no_signs_clips": 0,
+            "no_signs_right_rate": None,
+            "inconclusive_clips": 115,
+            "split": "val",
+            "predicted_by": "certainty-attention-test 1.2.3-development",
+        },
+    )
+    other_records = tuple(
+        replace(frame, face_box=Box(700.0, 90.0, 150.0, 150.0, 0.8), p_fake=0.93, attention=1 / 3)
+        if frame.face_box is not None and i < 4
+        else replace(frame, face_box=None, crop=None, p_fake=None, certainty=None, attention=0.0)
+        for i, frame in enumerate(base.frames)
+    )
+    main = PersonResult(1, base.frames, base.probability_fake, Assessment.INCONCLUSIVE, ("inside the band",), 0.44)
+    other = PersonResult(2, other_records, 0.91, Assessment.SIGNS_OF_MANIPULATION, ("above the limit",), 0.9)
+    credentials = ContentCredentials(
+        CredentialState.VALID_UNTRUSTED,
+        claim_generator="evidence-tests 1.0",
+        signer="Test Newsroom Signer",
+        issuer="Test Newsroom",
+        actions=(
+            DeclaredAction("c2pa.created", "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"),
+        ),
+        issues=(ValidationIssue("signingCredential.untrusted", "untrusted", "the signing certificate is not trusted"),),
+        manifests=1,
+    )
+    container = ContainerMetadata(
+        readable=True,
+        format_name="mov,mp4",
+        encoder="Lavf62.12.102",
+        streams=(StreamSummary("video", "h264", "VideoHandler", 1280, 720, 25.0),),
+    )
+    rng = np.random.default_rng(1)
+    keyframes = tuple(
+        Keyframe(
+            index, index / 25.0, kind, f"{index:016x}", 1, rng.integers(0, 256, (72, 128, 3), dtype=np.uint8), attention
+        )
+        for index, kind, attention in ((12, KeyframeKind.SHOT, None), (36, KeyframeKind.ATTENTION, 0.4))
+    )
+    return replace(
+        base,
+        assessment=Assessment.SIGNS_OF_MANIPULATION,
+        assessment_reasons=("The most suspicious of 2 people is person 2.", "above the limit"),
+        band=band,
+        people=(main, other),
+        provenance=Provenance(credentials, container),
+        keyframes=keyframes,
+        source=LinkSource("https://example.org/watch?v=1", "2026-12-03T17:00:00+00:00", "A clip"),
+        analysed_at="2026-12-03T17:01:00+00:00",
+    )

@@ -127,3 +127,38 @@ def test_runtime_rows_say_which_cnn_runtime_scores_and_why() -> None:
     assert fast["Face detector"] == "blazeface_auto on tflite"
     slow = dict(runtime_rows(FastEncoderStatus("keras", "no .tflite encoder beside the model"), "haar", "opencv"))
     assert slow["CNN runs on"] == "Keras (no .tflite encoder beside the model)"
+
+
+def test_verdict_band_rows_state_the_measured_rates() -> None:
+    import json
+
+    from dashboard.model_card import verdict_band_rows
+    from pipeline.assessment import InputRange, VerdictBand
+    from pipeline.settings import MODELS_DIR
+
+    rows = dict(
+        verdict_band_rows(
+            VerdictBand(
+                None,
+                0.855,
+                measured={
+                    "clips": 127,
+                    "signs_clips": 12,
+                    "signs_right_rate": 11 / 12,
+                    "no_signs_clips": 0,
+                    "no_signs_right_rate": None,
+                    "inconclusive_clips": 115,
+                    "split": "val",
+                    "assessed_clips": {"signs_of_manipulation": 12, "inconclusive": 121},
+                },
+            ),
+            InputRange(min_face_side_px=69.0),
+        )
+    )
+    assert rows["'Signs of manipulation' was right"] == "91.7% of 12 clips"
+    assert rows["'No signs of manipulation found' at or below"] == "never"
+    assert rows["'No signs of manipulation found' was right"].startswith("never given")
+    assert "signs of manipulation 12, inconclusive 121" in rows["All 133 val clips, range checks included"]
+    assert "inconclusive" in verdict_band_rows(None, None)[0][1]
+    shipped = json.loads((MODELS_DIR / "detector.json").read_text())  # the shipped model carries its band
+    assert VerdictBand.from_json_dict(shipped.get("verdict_band")) is not None

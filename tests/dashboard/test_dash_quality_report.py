@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from dashboard.quality import assess_quality
 from dashboard.report import html_report, json_report, timeline_svg, top_faces
-from dashboard.settings import QualityThresholds
+from dashboard.settings import AppSettings, QualityThresholds
 from tests.dashboard.builders import make_result
 
 WHEN = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ def test_untrained_model_is_flagged_loudly_in_the_report() -> None:
 def test_no_face_report_says_it_abstains() -> None:
     result = make_result([None, None])
     page = html_report(result, KEY, assess_quality(result, QualityThresholds()), WHEN)
-    assert "No face found: no verdict" in page and "No face was found." in page
+    assert "No face found: no assessment" in page and "No face was found." in page
 
 
 def test_top_faces_are_sorted_by_attention() -> None:
@@ -78,3 +78,19 @@ def test_svg_breaks_the_line_at_frames_without_a_face() -> None:
     svg = timeline_svg(make_result([0.9, 0.8, None, 0.2, 0.1]))
     assert svg.count('stroke="#D55E00" stroke-width="2"/>') == 2  # two probability runs
     assert "<title" in svg and "<desc" in svg
+
+
+def test_reports_carry_assessment_people_provenance_and_escaped_notes() -> None:
+    from dashboard.store import CaseNote
+    from tests.dashboard.builders import make_evidence_result
+
+    result = make_evidence_result()
+    quality = assess_quality(result, AppSettings().quality)
+    notes = [CaseNote(1, 1, 0.0, "ada", "<script>alert('x')</script> & called")]
+    page = html_report(result, "k" * 32, quality, datetime(2026, 12, 3, tzinfo=UTC), notes=notes)
+    assert "Signs of manipulation" in page and "Person 2, seen from" in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; called" in page and "<script>" not in page
+    assert "Test Newsroom Signer" in page and "https://example.org/watch?v=1" in page
+    report = json_report(result, "k" * 32, quality, datetime(2026, 12, 3, tzinfo=UTC), notes=notes)
+    assert report["case_notes"][0]["text"] == notes[0].text
+    assert report["assessment"] == "signs_of_manipulation" and len(report["people"]) == 2

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard.results_store import ResultStore, result_key, with_display_name
 from pipeline.settings import Settings
-from tests.dashboard.builders import make_result
+from tests.dashboard.builders import make_evidence_result, make_result
 
 pytest_plugins = ["tests.dashboard.support"]
 
@@ -20,7 +20,7 @@ KEY = "0" * 32 + "_" + "1" * 16
 
 def assert_same(a, b) -> None:
     for field in fields(a):
-        if field.name != "frames":
+        if field.name not in ("frames", "people", "keyframes"):  # pixels: compared below or by the caller
             assert getattr(a, field.name) == getattr(b, field.name), field.name
     assert len(a.frames) == len(b.frames)
     for x, y in zip(a.frames, b.frames, strict=True):
@@ -112,3 +112,27 @@ def test_numpy_scalars_from_detectors_are_stored_as_plain_numbers(tmp_path: Path
     loaded = store.load(KEY)
     assert loaded is not None
     assert loaded.frames[0].face_box.score == 0.75 and isinstance(loaded.frames[0].p_fake, float)
+
+
+def test_round_trip_keeps_people_provenance_keyframes_and_source(tmp_path: Path) -> None:
+    result = make_evidence_result()
+    store = ResultStore(tmp_path)
+    store.save(KEY, result)
+    loaded = store.load(KEY)
+    assert loaded is not None
+    assert_same(loaded, result)
+    assert (loaded.assessment, loaded.assessment_reasons, loaded.band) == (
+        result.assessment,
+        result.assessment_reasons,
+        result.band,
+    )
+    assert [p.to_json_dict() for p in loaded.people] == [p.to_json_dict() for p in result.people]
+    second, original = loaded.people[1], result.people[1]
+    assert all(
+        (a.crop is None and b.crop is None) or np.array_equal(a.crop, b.crop)
+        for a, b in zip(second.records, original.records, strict=True)
+    )
+    assert loaded.provenance == result.provenance and loaded.source == result.source
+    assert [k.to_json_dict() for k in loaded.keyframes] == [k.to_json_dict() for k in result.keyframes]
+    assert loaded.keyframes[0].rgb.shape == result.keyframes[0].rgb.shape  # JPEG: same size, close pixels
+    assert loaded.to_json_dict() == result.to_json_dict()
