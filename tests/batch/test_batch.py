@@ -10,13 +10,24 @@ from pathlib import Path
 
 import pytest
 
-from conftest import astronaut_frames, write_video
 from pipeline.batch.command import add_batch_arguments, run_batch
 from pipeline.batch.inputs import collect_inputs
 from pipeline.batch.journal import Journal, done_path
 from pipeline.settings import Settings
 
-SCORE_JSON_KEYS = {"file", "sha256", "verdict", "probability_fake", "threshold", "frames", "timings_s", "model", "error"}
+from conftest import astronaut_frames, write_video
+
+SCORE_JSON_KEYS = {
+    "file",
+    "sha256",
+    "verdict",
+    "probability_fake",
+    "threshold",
+    "frames",
+    "timings_s",
+    "model",
+    "error",
+}
 FRAMES = 8
 
 

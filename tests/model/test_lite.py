@@ -75,7 +75,9 @@ def test_a_runtime_that_no_longer_computes_the_recorded_probe_is_refused(exporte
 def test_export_refuses_a_head_that_differs_from_keras(exported) -> None:
     keras_model, path, record = exported
     other = build_detector(TINY, seed=99)
-    wrong_head = lite.convert_head(other.get_layer("sequence_head"), keras_model.attention_layers, keras_model.feature_dim)
+    wrong_head = lite.convert_head(
+        other.get_layer("sequence_head"), keras_model.attention_layers, keras_model.feature_dim
+    )
     with pytest.raises(ValueError, match="head differs"):
         lite.export_copies(
             lite.sidecar_path(path).read_bytes(),
