@@ -45,7 +45,6 @@ REPLAY_TOLERANCE = 1e-4
 # Probe clips for the head: (sampled frames, frames with a face), at three temperatures.
 PROBE_CLIPS = ((32, 32), (32, 20), (7, 7), (64, 5), (5, 1))
 PROBE_TEMPERATURES = (0.05, 1.0)
-PROBE_CROPS = 16
 PROBE_SEED = 20261203
 METADATA_KEY = "tflite_copies"
 
@@ -139,10 +138,9 @@ class TFLiteHead:
         return HeadOutput(float(video[0]), frame_p, certainty, attention)
 
 
-def probe_clips(encode: Any, input_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Deterministic (features, mask) clips built from `encode`'s features of the probe crops,
-    so the head sees features on the scale of real ones."""
-    features = np.asarray(encode(probe_batch(input_size, PROBE_CROPS)), dtype=np.float32)
+def probe_clips(features: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Deterministic (features, mask) clips drawn from `features`, the encoder's features of the
+    probe crops, so the head sees features on the scale of real ones."""
     rng = np.random.default_rng(PROBE_SEED)
     clips = []
     for frames, faces in PROBE_CLIPS:
@@ -239,9 +237,8 @@ class LiteModel:
 
 def _probe_record(encoder: TFLiteEncoder, head: TFLiteHead, input_size: int, temperature: float) -> dict[str, Any]:
     """LiteRT's own outputs on the probe: features' means and the clips' video probabilities."""
-    crops = probe_batch(input_size, encoder.batch)
-    features = encoder(crops)
-    clips = probe_clips(lambda c: encode_in_batches(encoder, c, encoder.batch), input_size)
+    features = encoder(probe_batch(input_size, encoder.batch))
+    clips = probe_clips(features)
     return {
         "probe_features": [float(v) for v in features.mean(axis=1)],
         "probe_video": [head(f, m, temperature).video_probability for f, m in clips],
@@ -262,10 +259,11 @@ def export_copies(
     head = TFLiteHead(head_flatbuffer)
     size = encoder.input_size
     probe = probe_batch(size, batch)
-    encoder_difference = float(np.max(np.abs(encoder(probe) - keras_encode(probe))))
+    keras_features = np.asarray(keras_encode(probe), dtype=np.float32)
+    encoder_difference = float(np.max(np.abs(encoder(probe) - keras_features)))
     if not encoder_difference <= PARITY_TOLERANCE:
         raise ValueError(f"the TFLite encoder differs from Keras by {encoder_difference:.2g}")
-    clips = probe_clips(keras_encode, size)
+    clips = probe_clips(keras_features)
     temperatures = [attention_temperature, *PROBE_TEMPERATURES]
     difference = head_difference(head, keras_head, clips, temperatures)
     if not difference <= HEAD_PARITY_TOLERANCE:
