@@ -72,31 +72,48 @@ def decode_only(path: Path, settings: Settings) -> float:
     return time.perf_counter() - started
 
 
-def peak_memory_mb(path: Path) -> float:
-    """Peak resident memory of a separate CLI process scoring `path`."""
+def fresh_process(path: Path) -> tuple[float, float, bool]:
+    """A separate `python -m pipeline score` process on `path`: seconds from start to its
+    result, its peak resident memory in MB, and whether it imported TensorFlow."""
+    code = (
+        "import runpy, sys; sys.argv = ['dfd', 'score', '--json', sys.argv[1]]\n"
+        "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('tensorflow' in sys.modules, file=sys.stderr)"
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(
-        [sys.executable, "-m", "pipeline", "score", "--json", str(path)],
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
         cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         check=True,
         capture_output=True,
+        text=True,
     )
+    seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024.0
+    return seconds, max(after, before) / 1024.0, done.stderr.strip().endswith("True")
 
 
 def reference_scorer(settings: Settings) -> Scorer:
     """The same model and detector on the runtimes scoring used before TFLite: the Keras
-    encoder and OpenCV's DNN module for BlazeFace (same features and boxes, more CPU)."""
-    scorer = Scorer.load(settings)
-    scorer.model.use_keras_encoder()
+    network and OpenCV's DNN module for BlazeFace (same features and boxes, more CPU)."""
+    from pipeline.model.storage import load_detector
+
+    shipped = Scorer.load(settings)
+    keras_model = load_detector(shipped.settings.model_path, shipped.settings)
+    keras_model.use_keras_encoder()
+    scorer = Scorer(shipped.settings, keras_model, shipped.detector)
     if hasattr(scorer.detector, "use_runtime"):
         scorer.detector.use_runtime("opencv")
     return scorer
 
 
 def runtimes(scorer: Scorer) -> str:
-    return f"encoder {scorer.model.encoder_status.runtime}, detector {getattr(scorer.detector, 'runtime', 'n/a')}"
+    network = "LiteRT" if type(scorer.model).__name__ == "LiteModel" else "Keras"
+    detector = getattr(scorer.detector, "runtime", "n/a")
+    return f"network {network}, encoder {scorer.model.encoder_status.runtime}, detector {detector}"
 
 
 def bench_clip(scorers: dict[str, Scorer], path: Path, repeats: int) -> dict[str, dict[str, float]]:
@@ -149,6 +166,7 @@ def main() -> int:
         print(f"\nmedians over {args.repeats} runs, seconds; decode-only and every runtime measured in each run")
         print("| clip | runtimes | resolution | decode | detect | model | total | decode-only | total / decode-only |")
         print("|---|---|---|---|---|---|---|---|---|")
+        shipped_totals: dict[Path, float] = {}
         for clip in clips:
             try:
                 info = probe_video(clip, settings)
@@ -156,11 +174,19 @@ def main() -> int:
                 print(f"| {clip.name} | skipped: {error} |")
                 continue
             for name, m in bench_clip(scorers, clip, args.repeats).items():
+                if name == "shipped":
+                    shipped_totals[clip] = m["total"]
                 stages = " | ".join(f"{m[key]:.3f}" for key in ("decode", "detect", "model", "total", "decode_only"))
                 print(f"| {clip.name} | {name} | {info.resolution} | {stages} | {m['ratio']:.2f}x |")
         if not args.no_memory:
-            peak = peak_memory_mb(generated[0])
-            print(f"\npeak memory of `python -m pipeline score` on the generated clip: {peak:.0f} MB")
+            clip = generated[0]
+            seconds, peak, tensorflow = fresh_process(clip)
+            ratio = seconds / shipped_totals[clip]
+            print(
+                f"\nfresh `python -m pipeline score` process on {clip.name}: {seconds:.2f} s from start to result "
+                f"({ratio:.1f}x the in-process total of {shipped_totals[clip]:.3f} s; budget 3x), "
+                f"peak memory {peak:.0f} MB (budget 500 MB), TensorFlow {'imported' if tensorflow else 'not imported'}"
+            )
     return 0
 
 

@@ -1,4 +1,7 @@
-"""Command line: score clips, train a detector, evaluate it.
+"""Command line: score clips, batch-score an archive, serve the REST API, train, evaluate.
+
+Scoring imports no TensorFlow when the model's TFLite copies are verified (model/loader.py);
+the train and evaluate commands, and their options, are loaded only when asked for.
 
 Exit codes of `score`: 0 when every clip was processed (no_face included), 1 when any
 clip failed, 2 for usage errors. User errors are one line each, never a traceback.
@@ -51,6 +54,19 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     score.add_argument("--model", type=Path, help="model file (default: the shipped model)")
     score.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
     score.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+
+    batch = commands.add_parser("batch", help="score an archive (folders, files, manifests) into JSON lines")
+    from pipeline.batch.command import add_batch_arguments
+
+    add_batch_arguments(batch)
+    batch.add_argument("--frames", type=_positive_int, help=f"frames to sample (default {defaults.frames})")
+    batch.add_argument("--fps", type=_positive_float, dest="sample_fps", help="sample at this rate instead")
+    batch.add_argument("--detector", help=f"face detector (default {defaults.detector})")
+    batch.add_argument("--model", type=Path, help="model file (default: the shipped model)")
+    batch.add_argument("--threshold", type=float, help="decision threshold (default: the model's)")
+
+    serve = commands.add_parser("serve", help="serve the REST API (FastAPI on uvicorn)", add_help=False)
+    serve.add_argument("serve_args", nargs=argparse.REMAINDER)
 
     train = commands.add_parser("train", help="train a detector on a manifest CSV or a FF++/DFDC folder")
     evaluate = commands.add_parser("evaluate", help="video-level metrics of a model on a manifest")
@@ -131,29 +147,29 @@ def run_score(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _import_tensorflow_quietly() -> None:
-    """TensorFlow's C++ start-up banner bypasses its log level; hide stderr while it loads."""
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
+TRAINING_COMMANDS = ("train", "evaluate")
 
 
 def run() -> int:
-    """The console script `dfd` and `python -m pipeline`: quiet logs, then `main`."""
+    """The console script `dfd` and `python -m pipeline`: quiet logs, then `main`.
+
+    TensorFlow is imported (quietly, its banner hidden) only by the commands that need it."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-    _import_tensorflow_quietly()
     return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else None
+    if command in TRAINING_COMMANDS:
+        from pipeline.model.loader import import_tensorflow_quietly
+
+        import_tensorflow_quietly()
+    if command == "serve":
+        from api.app import serve
+
+        return serve(argv[1:])
     try:
         parser = build_parser(argv)
     except PipelineError as error:  # a bad recipe file
@@ -162,6 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "score":
         return run_score(args)
+    if args.command == "batch":
+        from pipeline.batch.command import run_batch
+
+        return run_batch(args, _settings_from(args))
     try:
         if args.command == "train":
             from pipeline.training.train import run_train

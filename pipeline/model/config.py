@@ -73,6 +73,8 @@ class ModelInfo:
     # Fitted by `python -m tools.fit_verdict_band`; None until then (every clip is then inconclusive).
     verdict_band: VerdictBand | None = None
     input_range: InputRange | None = None
+    # The verified TFLite copies of encoder and head that score without TensorFlow (lite.LiteRecord).
+    tflite_copies: dict[str, Any] | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         return {**asdict(self), "metrics": self.metrics.to_dict()}

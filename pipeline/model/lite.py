@@ -16,7 +16,6 @@ Loading from this module imports no TensorFlow.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import warnings
 from dataclasses import asdict, dataclass
@@ -33,7 +32,8 @@ from pipeline.model.fast_encoder import (
     probe_batch,
     sidecar_path,
 )
-from pipeline.tflite_runtime import make_interpreter
+from pipeline.model.output import ModelOutput
+from pipeline.model.tflite_runtime import make_interpreter
 
 HEAD_SUFFIX = ".head.tflite"
 # Largest |LiteRT - Keras| of any head output (probabilities, certainties, attention) on the
@@ -55,22 +55,14 @@ def head_copy_path(model_path: str | Path) -> Path:
     return path.with_name(path.stem + HEAD_SUFFIX)
 
 
-@dataclass(frozen=True)
-class HeadOutput:
-    """The head's outputs for one clip, over its T sampled frames."""
-
-    video_probability: float
-    frame_probability: np.ndarray
-    certainty: np.ndarray
-    attention: np.ndarray
-
-    def as_arrays(self) -> list[np.ndarray]:
-        video = np.array([self.video_probability])
-        return [video, self.frame_probability, self.certainty, self.attention]
+def output_arrays(output: ModelOutput) -> list[np.ndarray]:
+    """Every output of the head as arrays, in one order, for comparing two runtimes."""
+    video = np.array([output.video_probability])
+    return [video, output.frame_probability, output.certainty, output.attention]
 
 
 class HeadFunction(Protocol):
-    def __call__(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> HeadOutput: ...
+    def __call__(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput: ...
 
 
 def convert_head(head: Any, attention_layers: list[Any], feature_dim: int) -> bytes:
@@ -120,7 +112,7 @@ class TFLiteHead:
         self._frames = -1
         self._lock = threading.Lock()
 
-    def __call__(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> HeadOutput:
+    def __call__(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput:
         frames = len(mask)
         with self._lock:
             if frames != self._frames:
@@ -135,7 +127,7 @@ class TFLiteHead:
             video, frame_p, certainty, attention = (
                 np.array(self._interpreter.get_tensor(i), dtype=np.float64).reshape(-1) for i in self._outputs
             )
-        return HeadOutput(float(video[0]), frame_p, certainty, attention)
+        return ModelOutput(float(video[0]), frame_p, certainty, attention)
 
 
 def probe_clips(features: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -159,8 +151,8 @@ def head_difference(
     worst = 0.0
     for features, mask in clips:
         for temperature in temperatures:
-            ours = lite(features, mask, temperature).as_arrays()
-            pairs = zip(ours, reference(features, mask, temperature).as_arrays(), strict=True)
+            ours = output_arrays(lite(features, mask, temperature))
+            pairs = zip(ours, output_arrays(reference(features, mask, temperature)), strict=True)
             worst = max(worst, *(float(np.max(np.abs(a - b))) for a, b in pairs))
     return worst
 
@@ -221,18 +213,29 @@ class LiteModel:
             return np.zeros((0, self.feature_dim), dtype=np.float32)
         return encode_in_batches(self.fast_encoder, crops, self.fast_encoder.batch)
 
-    def predict_features(self, features: np.ndarray, mask: np.ndarray) -> HeadOutput:
+    def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
         """The head on (T, D) features (zeros where mask is 0) at the current temperature."""
         return self.head(np.asarray(features, np.float32), np.asarray(mask, np.float32), self._temperature)
 
-    def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> HeadOutput:
-        """Score one clip: `face_crops` holds a crop for each frame where mask is 1, in order."""
+    def frame_features(self, face_crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(T, D) features: a crop for each frame where mask is 1, in order; zeros elsewhere."""
         mask = np.asarray(mask, dtype=np.float32)
         if int(mask.sum()) != len(face_crops):
             raise ValueError("one crop is needed for each masked-in frame")
         features = np.zeros((len(mask), self.feature_dim), dtype=np.float32)
         features[mask > 0] = self.encode(face_crops)
-        return self.predict_features(features, mask)
+        return features
+
+    def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput:
+        """Score one clip: `face_crops` holds a crop for each frame where mask is 1, in order."""
+        mask = np.asarray(mask, dtype=np.float32)
+        return self.predict_features(self.frame_features(face_crops, mask), mask)
+
+    def predict_at_temperature(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput:
+        """The head at another attention temperature (the Attention lab); nothing to restore."""
+        if temperature <= 0:
+            raise ValueError("attention temperature must be positive")
+        return self.head(np.asarray(features, np.float32), np.asarray(mask, np.float32), float(temperature))
 
 
 def _probe_record(encoder: TFLiteEncoder, head: TFLiteHead, input_size: int, temperature: float) -> dict[str, Any]:
@@ -284,7 +287,7 @@ def export_copies(
 def keras_head_function(head: Any, attention_layers: list[Any]) -> HeadFunction:
     """The Keras head called eagerly at any temperature: the reference the copy must match."""
 
-    def run(features: np.ndarray, mask: np.ndarray, temperature: float) -> HeadOutput:
+    def run(features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput:
         saved = [layer.temperature for layer in attention_layers]
         for layer in attention_layers:
             layer.temperature = float(temperature)
@@ -293,7 +296,7 @@ def keras_head_function(head: Any, attention_layers: list[Any]) -> HeadFunction:
         finally:
             for layer, value in zip(attention_layers, saved, strict=True):
                 layer.temperature = value
-        return HeadOutput(
+        return ModelOutput(
             float(np.asarray(out["video"]).reshape(-1)[0]),
             *(np.asarray(out[key], dtype=np.float64).reshape(-1) for key in ("frame_p", "certainty", "attention")),
         )
@@ -360,8 +363,3 @@ def load_lite_model(model_path: str | Path, info: Any, metadata: dict[str, Any])
 def record_batch(record: LiteRecord) -> int:
     """The encoder batch the probe was recorded with (its feature means, one per crop)."""
     return len(record.probe_features)
-
-
-def read_metadata(model_path: str | Path) -> dict[str, Any]:
-    path = Path(model_path).with_suffix(".json")
-    return json.loads(path.read_text()) if path.is_file() else {}

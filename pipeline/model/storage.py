@@ -6,18 +6,23 @@ import json
 import logging
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
 
 import keras
 
-from pipeline.assessment import InputRange, VerdictBand
 from pipeline.errors import ModelError
 from pipeline.hashing import file_sha256
-from pipeline.model.architecture import build_detector, drop_training_state, weights_sha256
+from pipeline.model.architecture import (
+    SEQUENCE_HEAD,
+    build_detector,
+    drop_training_state,
+    head_members,
+    weights_sha256,
+)
 from pipeline.model.backbones import BACKBONES
 from pipeline.model.config import ModelConfig, ModelInfo, metadata_path
-from pipeline.model.fast_encoder import load_fast_encoder, sidecar_path, write_sidecar
-from pipeline.model.report import TrainingReport
+from pipeline.model.fast_encoder import load_fast_encoder, sidecar_path
+from pipeline.model.lite import LiteRecord, head_copy_path, write_copies
+from pipeline.model.loader import info_from_metadata, read_metadata
 from pipeline.model.runtime import ENCODE_BUCKET, LoadedModel
 from pipeline.settings import DEFAULT_MODEL_PATH, Settings
 
@@ -33,15 +38,30 @@ def save_detector(model: keras.Model, path: str | Path, info: ModelInfo) -> Mode
     path.parent.mkdir(parents=True, exist_ok=True)
     drop_training_state(model)
     model.save(path)
-    try:
-        tflite_sha256: str | None = write_sidecar(model.get_layer("frame_features").layer, path)
-    except Exception as error:  # the fast copy is an optimisation; the .keras file is the model
-        logger.warning("%s: no TFLite encoder written (%s: %s); scoring uses Keras", path, type(error).__name__, error)
-        sidecar_path(path).unlink(missing_ok=True)
-        tflite_sha256 = None
-    info = replace(info, sha256=file_sha256(path), encoder_tflite_sha256=tflite_sha256)
+    copies = write_tflite_copies(model, path)
+    info = replace(
+        info,
+        sha256=file_sha256(path),
+        encoder_tflite_sha256=copies.encoder_sha256 if copies else None,
+        tflite_copies=copies.to_json_dict() if copies else None,
+    )
     metadata_path(path).write_text(json.dumps(info.to_json_dict(), indent=2) + "\n")
     return info
+
+
+def write_tflite_copies(model: keras.Model, path: Path) -> LiteRecord | None:
+    """Write the verified TFLite copies of encoder and head beside `path` (scoring then needs no
+    TensorFlow); None when conversion or verification fails, and scoring uses Keras."""
+    encoder = model.get_layer("frame_features").layer
+    head = model.get_layer(SEQUENCE_HEAD)
+    attention = [member.get_layer("certainty_attention") for member in head_members(head)]
+    try:
+        return write_copies(encoder, head, attention, path, ENCODE_BUCKET)
+    except Exception as error:  # the copies are an optimisation; the .keras file is the model
+        logger.warning("%s: no TFLite copies written (%s: %s); scoring uses Keras", path, type(error).__name__, error)
+        sidecar_path(path).unlink(missing_ok=True)
+        head_copy_path(path).unlink(missing_ok=True)
+        return None
 
 
 def untrained_detector(config: ModelConfig | None = None) -> LoadedModel:
@@ -74,29 +94,8 @@ def load_detector(path: str | Path | None = None, settings: Settings | None = No
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as error:  # a corrupt or foreign file: report it, don't crash
         raise ModelError(f"{path}: cannot load model ({type(error).__name__}: {error})") from error
-    meta_file = metadata_path(path)
-    meta: dict[str, Any] = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     encoder = model.get_layer("frame_features").layer
-    info = ModelInfo(
-        name=meta.get("name", path.stem),
-        version=meta.get("version", "unknown"),
-        sha256=file_sha256(path),
-        trained=bool(meta.get("trained", False)),
-        backbone=meta.get("backbone", "unknown"),
-        input_size=int(encoder.input.shape[1]),
-        threshold=float(meta.get("threshold", 0.5)),
-        calibration_temperature=float(meta.get("calibration_temperature", 1.0)),
-        calibration_bias=float(meta.get("calibration_bias", 0.0)),
-        created=meta.get("created"),
-        training_data_sha256=meta.get("training_data_sha256"),
-        weights_source=meta.get("weights_source", ""),
-        metrics=TrainingReport.from_dict(meta.get("metrics")),
-        notes=meta.get("notes", "" if meta else "no metadata file: treat as untrained"),
-        architecture=meta.get("architecture", {}),
-        encoder_tflite_sha256=meta.get("encoder_tflite_sha256"),
-        verdict_band=VerdictBand.from_json_dict(meta.get("verdict_band")),
-        input_range=InputRange.from_json_dict(meta.get("input_range")),
-    )
+    info = info_from_metadata(path, read_metadata(path), int(encoder.input.shape[1]))
     loaded = LoadedModel(model, info)
     loaded.fast_encoder, loaded.encoder_status = load_fast_encoder(
         path, info.encoder_tflite_sha256, loaded.encode, ENCODE_BUCKET

@@ -20,8 +20,8 @@ from pipeline.faces.registry import create_detector
 from pipeline.faces.types import Box
 from pipeline.hashing import file_sha256
 from pipeline.keyframes import Keyframe, extract_keyframes
-from pipeline.model.runtime import LoadedModel
-from pipeline.model.storage import load_detector
+from pipeline.model.loader import load_scoring_model
+from pipeline.model.output import ScoringModel
 from pipeline.provenance import read_provenance
 from pipeline.results import FrameRecord, PersonResult, StageTimings, Verdict, VideoResult, most_suspicious
 from pipeline.scoring.extraction import FaceExtraction, ProgressCallback, extract_faces, no_progress
@@ -35,7 +35,7 @@ from pipeline.video import probe_video
 class Scorer:
     """A loaded model and face detector, ready to score many clips."""
 
-    def __init__(self, settings: Settings, model: LoadedModel, detector: FaceDetector):
+    def __init__(self, settings: Settings, model: ScoringModel, detector: FaceDetector):
         self.settings = settings
         self.model = model
         self.detector = detector
@@ -46,7 +46,7 @@ class Scorer:
     @classmethod
     def load(cls, settings: Settings | None = None) -> Scorer:
         settings = settings or Settings()
-        model = load_detector(settings.model_path, settings)
+        model = load_scoring_model(settings.model_path, settings)
         if model.input_size != settings.crop_size:
             settings = settings.with_overrides(crop_size=model.input_size)
         if settings.attention_temperature is not None:

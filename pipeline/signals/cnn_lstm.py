@@ -4,8 +4,7 @@ per window, the mean frame-head probability of the face frames in it."""
 from __future__ import annotations
 
 from pipeline.faces.track import to_model_input
-from pipeline.model.output import ModelOutput
-from pipeline.model.runtime import LoadedModel
+from pipeline.model.output import ModelOutput, ScoringModel
 from pipeline.scoring.calibration import calibrate
 from pipeline.signals.contract import ClipInput, SignalResult, register_signal, windows_of
 
@@ -18,7 +17,7 @@ class CnnLstmSignal:
 
     name = CNN_LSTM
 
-    def __init__(self, model: LoadedModel, window_s: float):
+    def __init__(self, model: ScoringModel, window_s: float):
         self.model = model
         self.window_s = window_s
 

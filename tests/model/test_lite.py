@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from pipeline.model import lite
-from pipeline.model.detector import ENCODE_BUCKET, ModelConfig, ModelInfo, build_detector, untrained_detector
+from pipeline.model.architecture import build_detector
+from pipeline.model.config import ModelConfig, ModelInfo
+from pipeline.model.runtime import ENCODE_BUCKET
+from pipeline.model.storage import untrained_detector
 
 TINY = ModelConfig(backbone="tiny_cnn", input_size=64, pretrained_backbone=False, lstm_units=8, members=2)
 # Scores from the copies equal Keras's within this (the copies agree to about 1e-6).
