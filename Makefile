@@ -17,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint bench eval eval-families train finetune install install-dev clean chromium
+.PHONY: run test lint bench api eval eval-families train finetune install install-dev clean chromium
 
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test: $(DEV_STAMP) chromium
 
 bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.bench_scoring $(CLIPS)
+	$(PY) -m benchmarks.bench_batch
+
+# The REST API (FastAPI on uvicorn): http://127.0.0.1:8502/docs; tokens come from the dashboard's Account page.
+api: $(RUNTIME_STAMP)
+	$(PY) -m pipeline serve $(API_FLAGS)
 
 eval: $(RUNTIME_STAMP)
 	@if [ -f "$(DATA)/manifest.csv" ]; then \

@@ -13,7 +13,8 @@ bearer = HTTPBearer(auto_error=False, description="An API token created on the d
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services
+    found: Services = request.app.state.services
+    return found
 
 
 def current_user(

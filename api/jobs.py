@@ -52,7 +52,7 @@ def fetch_link(url: str, max_bytes: int) -> bytes:
         raise AnalysisError("only http:// and https:// links can be fetched")
     try:
         with urllib.request.urlopen(url, timeout=LINK_TIMEOUT_S) as response:
-            data = response.read(max_bytes + 1)
+            data = bytes(response.read(max_bytes + 1))
     except (urllib.error.URLError, TimeoutError, ValueError) as error:
         raise AnalysisError(f"cannot fetch the link ({error})") from error
     if len(data) > max_bytes:

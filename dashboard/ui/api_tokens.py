@@ -40,14 +40,14 @@ def api_tokens_section(user: CurrentUser, store: Store) -> None:
     if not listed:
         st.info("You have no API tokens.")
         return
-    for token in listed:
+    for record in listed:
         left, right = st.columns([4, 1])
-        state = "active" if token.active else f"revoked {_when(token.revoked_at)}"
+        state = "active" if record.active else f"revoked {_when(record.revoked_at)}"
         left.markdown(
-            f"**{token.name}** · `{token.hint}…` · created {_when(token.created_at)} · "
-            f"last used {_when(token.last_used_at)} · {state}"
+            f"**{record.name}** · `{record.hint}…` · created {_when(record.created_at)} · "
+            f"last used {_when(record.last_used_at)} · {state}"
         )
-        if token.active and right.button("Revoke", key=f"revoke_token_{token.id}", icon=":material/block:"):
-            tokens.revoke(user.id, token.id)
+        if record.active and right.button("Revoke", key=f"revoke_token_{record.id}", icon=":material/block:"):
+            tokens.revoke(user.id, record.id)
             st.session_state.pop(NEW_TOKEN_KEY, None)
             st.rerun()

@@ -6,19 +6,21 @@ import argparse
 import itertools
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 from pipeline.batch.inputs import collect_inputs
-from pipeline.batch.journal import Journal, Summary, file_sha256, settings_key
+from pipeline.batch.journal import Journal, Summary, settings_key
 from pipeline.batch.work import Task
 from pipeline.errors import PipelineError
+from pipeline.hashing import file_sha256
 from pipeline.results import error_json
 from pipeline.settings import Settings
 
 
 def default_workers() -> int:
-    from pipeline.tflite_runtime import default_threads
+    from pipeline.model.tflite_runtime import default_threads
 
     return default_threads()
 
@@ -47,7 +49,13 @@ def pending_tasks(paths: list[Path], journal: Journal) -> list[Task]:
     return tasks
 
 
-def make_runner(settings: Settings, workers: int, use_ray: bool, address: str | None):
+class Runner(Protocol):
+    """A pool of workers that each hold a loaded model and yield `score --json` lines as clips finish."""
+
+    def results(self, tasks: Iterable[Task]) -> Iterator[dict[str, Any]]: ...
+
+
+def make_runner(settings: Settings, workers: int, use_ray: bool, address: str | None) -> Runner:
     if use_ray or address:
         from pipeline.batch.ray_runner import RayPool
 
@@ -57,7 +65,7 @@ def make_runner(settings: Settings, workers: int, use_ray: bool, address: str | 
     return LocalPool(settings, workers)
 
 
-def run_tasks(tasks: list[Task], journal: Journal, runner, progress: bool) -> Summary:
+def run_tasks(tasks: list[Task], journal: Journal, runner: Runner | None, progress: bool) -> Summary:
     """Write each line as it arrives, under one progress bar; returns the summary."""
     from tqdm import tqdm
 
@@ -65,7 +73,7 @@ def run_tasks(tasks: list[Task], journal: Journal, runner, progress: bool) -> Su
     bar = tqdm(total=len(tasks), unit="clip", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     unreadable = [task for task in tasks if task.sha256 is None]
     readable = [task for task in tasks if task.sha256 is not None]
-    records: Iterator[dict] = itertools.chain(
+    records: Iterator[dict[str, Any]] = itertools.chain(
         (error_json(task.path, f"{task.path}: file not found or unreadable") for task in unreadable),
         runner.results(readable) if runner is not None else (),
     )

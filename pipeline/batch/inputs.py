@@ -23,8 +23,8 @@ def read_manifest(path: Path) -> list[Path]:
         rows = list(csv.DictReader(text.splitlines()))
         column = next((c for c in MANIFEST_PATH_COLUMNS if rows and c in rows[0]), None)
         if column is None:
-            names = ", ".join(MANIFEST_PATH_COLUMNS)
-            raise PipelineError(f"{path}: a CSV manifest needs a column named one of {names}")
+            columns = ", ".join(MANIFEST_PATH_COLUMNS)
+            raise PipelineError(f"{path}: a CSV manifest needs a column named one of {columns}")
         names = [row[column] for row in rows if row[column]]
     else:
         names = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]

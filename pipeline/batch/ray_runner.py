@@ -47,14 +47,19 @@ class RayPool:
         self.address = address
         self.ship_bytes = address is not None
         if not ray.is_initialized():
-            if address is None:
-                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
-            else:
-                import pipeline
+            import pipeline
 
-                ray.init(address=address, runtime_env={"py_modules": [str(Path(pipeline.__file__).parent)]})
-        actor_class = ray.remote(num_cpus=1)(ScoringActor)
-        self.actors = [actor_class.remote(settings, i, self.workers, address is None) for i in range(self.workers)]
+            package = Path(pipeline.__file__).parent
+            if address is None:
+                # Workers import the same `pipeline` as this process (a checkout may shadow an install).
+                environment = {"env_vars": {"PYTHONPATH": str(package.parent)}}
+                ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False, runtime_env=environment)
+            else:
+                ray.init(address=address, runtime_env={"py_modules": [str(package)]})
+        actor_class: Any = ray.remote(num_cpus=1)(ScoringActor)
+        self.actors: list[Any] = [
+            actor_class.remote(settings, i, self.workers, address is None) for i in range(self.workers)
+        ]
         self._ray = ray
 
     def ready_times(self) -> list[float]:

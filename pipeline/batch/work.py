@@ -39,7 +39,7 @@ def pin_worker(index: int, workers: int) -> int:
 
 def load_scorer(settings: Settings) -> Any:
     """The Scorer of one worker, loaded once."""
-    from pipeline.scoring import Scorer
+    from pipeline.scoring.scorer import Scorer
 
     return Scorer.load(settings)
 
