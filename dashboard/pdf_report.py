@@ -73,12 +73,15 @@ class _Pdf(FPDF):
         self.multi_cell(0, 4.8, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def row(self, label: str, value: str, mono: bool = False) -> None:
+        if self.get_y() + 10 > self.h - self.b_margin:
+            self.add_page()  # a label and its value stay on one page
         self.set_font(FONT, "B", 8.5)
         y = self.get_y()
         self.multi_cell(48, 4.6, label, new_x=XPos.RIGHT, new_y=YPos.TOP)
+        label_bottom = y + 4.6 * max(1, len(self.multi_cell(48, 4.6, label, dry_run=True, output="LINES")))
         self.set_font(MONO if mono else FONT, "", 7.5 if mono else 8.5)
         self.multi_cell(0, 4.6, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_y(max(self.get_y(), y + 4.6))
+        self.set_y(max(self.get_y(), label_bottom))
 
     def bullets(self, items: Sequence[str]) -> None:
         for item in items:

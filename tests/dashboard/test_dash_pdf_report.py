@@ -51,3 +51,14 @@ def test_pdf_of_a_clip_without_a_face() -> None:
     result = make_result([None, None])
     text = pdf_text(pdf_report(result, "k" * 32, assess_quality(result, AppSettings().quality), GENERATED))
     assert result.sha256 in text.replace("\n", "") and "No face was found" in text
+
+
+def test_a_row_at_the_foot_of_a_page_moves_whole_to_the_next() -> None:
+    from dashboard.pdf_report import _Pdf
+
+    pdf = _Pdf("footer")
+    pdf.add_page()
+    pdf.set_y(pdf.h - pdf.b_margin - 3)
+    pdf.row("Label", "a value")
+    pdf.row("Next label", "next value")
+    assert pdf.page_no() == 2 and pdf.get_y() < 40  # two rows on page 2, not one page per row

@@ -270,7 +270,7 @@ def test_register_log_in_analyse_download_and_every_page(
     wait_idle(page, timeout=180_000)
     started = time.perf_counter()
     page.locator("input[type=file]").set_input_files(str(ten_second_clip))
-    expect(page.get_by_text("Verdict:")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Assessment:").first).to_be_visible(timeout=180_000)
     upload_to_verdict_s = time.perf_counter() - started
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=30_000)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=30_000)
