@@ -20,7 +20,7 @@ import numpy as np
 from pipeline.batch.local import LocalPool
 from pipeline.batch.work import Task
 from pipeline.settings import Settings
-from pipeline.transcode import Encoding, write_h264
+from pipeline.training.transcode import Encoding, write_h264
 
 WIDTH, HEIGHT, FPS, SECONDS, CLIPS = 1280, 720, 30.0, 4, 20
 

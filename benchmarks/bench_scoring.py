@@ -166,7 +166,6 @@ def main() -> int:
         print(f"\nmedians over {args.repeats} runs, seconds; decode-only and every runtime measured in each run")
         print("| clip | runtimes | resolution | decode | detect | model | total | decode-only | total / decode-only |")
         print("|---|---|---|---|---|---|---|---|---|")
-        shipped_totals: dict[Path, float] = {}
         for clip in clips:
             try:
                 info = probe_video(clip, settings)
@@ -174,17 +173,22 @@ def main() -> int:
                 print(f"| {clip.name} | skipped: {error} |")
                 continue
             for name, m in bench_clip(scorers, clip, args.repeats).items():
-                if name == "shipped":
-                    shipped_totals[clip] = m["total"]
                 stages = " | ".join(f"{m[key]:.3f}" for key in ("decode", "detect", "model", "total", "decode_only"))
                 print(f"| {clip.name} | {name} | {info.resolution} | {stages} | {m['ratio']:.2f}x |")
         if not args.no_memory:
             clip = generated[0]
+            # In process, a result is what `Scorer.score` returns: the stages above plus the evidence
+            # read after them (provenance, keyframes); the fresh process is timed to the same result.
+            walls = []
+            for _ in range(3):
+                began = time.perf_counter()
+                scorer.score(clip)
+                walls.append(time.perf_counter() - began)
+            in_process = statistics.median(walls)
             seconds, peak, tensorflow = fresh_process(clip)
-            ratio = seconds / shipped_totals[clip]
             print(
                 f"\nfresh `python -m pipeline score` process on {clip.name}: {seconds:.2f} s from start to result "
-                f"({ratio:.1f}x the in-process total of {shipped_totals[clip]:.3f} s; budget 3x), "
+                f"({seconds / in_process:.1f}x the {in_process:.3f} s of `Scorer.score` in process; budget 3x), "
                 f"peak memory {peak:.0f} MB (budget 500 MB), TensorFlow {'imported' if tensorflow else 'not imported'}"
             )
     return 0
