@@ -127,3 +127,13 @@ def test_local_batch_imports_no_ray(archive: Path, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(repo)}
     done = subprocess.run([sys.executable, str(script)], cwd=repo, env=env, capture_output=True)
     assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def test_the_batch_benchmark_runs_as_a_module() -> None:
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_batch", "--help"], cwd=repo, capture_output=True, text=True
+    )
+    assert done.returncode == 0 and "workers" in done.stdout, done.stderr[-2000:]
