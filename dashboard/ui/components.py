@@ -24,6 +24,7 @@ from dashboard.quality import QualityReport, assess_quality
 from dashboard.report import face_alt, html_report, json_report, top_faces
 from dashboard.results_store import with_display_name
 from dashboard.settings import VIDEO_TYPES, AppSettings
+from dashboard.signals_wording import signal_sentence
 from dashboard.store import Analysis, CaseNote, NoteError, Store
 from dashboard.ui import runtime
 from dashboard.ui.auth import CurrentUser
@@ -414,6 +415,16 @@ def downloads(
         pdf_download(result, key, quality, notes, app)
 
 
+def signal_rows(result: VideoResult) -> None:
+    """One line per signal in plain words, with the stretches of the timeline it finds suspicious."""
+    if not result.signals:
+        return
+    with st.container(key="signal_rows"):
+        st.markdown("#### Signals")
+        for signal in result.signals:
+            st.markdown(f"- {signal_sentence(signal)}")
+
+
 def full_result_view(opened: Opened, app: AppSettings) -> None:
     """Everything the Analyze page shows about one analysis."""
     result = opened.result
@@ -427,6 +438,7 @@ def full_result_view(opened: Opened, app: AppSettings) -> None:
         quality_panel(quality)
     st.markdown("#### Timeline")
     timeline_section(result, key)
+    signal_rows(result)
     st.markdown("#### Faces the model weighed most")
     face_gallery(result, app.gallery_faces)
     with st.container(key="people_panel"):

@@ -36,6 +36,7 @@ def test_analyze_shows_verdict_timeline_faces_quality_and_downloads(store: Store
     app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "interview.mp4")
     assert not app.exception
     assert "Assessment:" in markdown(app)
+    assert "Face texture (CNN-LSTM) estimates a" in markdown(app)  # the row per signal
     assert any(m.label == "Fake probability" for m in app.metric)
     assert "UNTRAINED MODEL" in " ".join(e.value for e in app.error)
     assert len(app.get("plotly_chart")) == 1
@@ -79,6 +80,7 @@ def test_bad_upload_shows_a_message_and_keeps_the_records(
 def test_no_face_clip_abstains(store: Store, blank_clip: Path) -> None:
     app = upload(logged_in("ada", "pages/1_Analyze.py"), blank_clip)
     assert "No face found: no assessment" in markdown(app)
+    assert "Face texture (CNN-LSTM) could not judge this clip: no face found" in markdown(app)
     assert any("no face was found" in i.value.lower() for i in app.info)
 
 
