@@ -106,27 +106,24 @@ def test_batch_writes_score_json_lines_and_resumes(archive: Path, tmp_path: Path
     assert len(third) == 4
 
 
-def test_local_batch_imports_no_ray(archive: Path, tmp_path: Path) -> None:
+def test_dfd_batch_on_the_local_pool_imports_no_ray(archive: Path, tmp_path: Path) -> None:
     import subprocess
 
-    code = (
-        "import sys, argparse\n"
-        "from pipeline.batch.command import add_batch_arguments, run_batch\n"
-        "from pipeline.settings import Settings\n"
-        "if __name__ == '__main__':\n"
-        "    p = argparse.ArgumentParser(); add_batch_arguments(p)\n"
-        f"    a = p.parse_args([{str(archive / 'desk' / 'a.mp4')!r}, '--out', {str(tmp_path / 'r.jsonl')!r}, "
-        "'--workers', '1', '--no-progress'])\n"
-        f"    code = run_batch(a, Settings().with_overrides(frames={FRAMES}))\n"
-        "    assert 'ray' not in sys.modules, 'the local runner imported ray'\n"
-        "    sys.exit(code)\n"
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['dfd', 'batch', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('pipeline', run_name='__main__')\n"
+        "except SystemExit as done:\n    code = done.code\n"
+        "print('RAY' if 'ray' in sys.modules else 'NO-RAY', code)\n"
     )
-    script = tmp_path / "local_batch.py"
-    script.write_text(code)
+    out = tmp_path / "r.jsonl"
     repo = Path(__file__).resolve().parents[2]
+    argv = [str(archive / "desk" / "a.mp4"), "--out", str(out), "--workers", "1", "--frames", str(FRAMES)]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    done = subprocess.run([sys.executable, str(script)], cwd=repo, env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    done = subprocess.run([sys.executable, "-c", probe, *argv], cwd=repo, env=env, capture_output=True, text=True)
+    assert done.stdout.split()[-2:] == ["NO-RAY", "0"], done.stderr[-2000:]
+    assert [line["verdict"] for line in lines(out)] in (["fake"], ["real"])
+    assert "1 scored" in done.stderr
 
 
 def test_the_batch_benchmark_runs_as_a_module() -> None:
