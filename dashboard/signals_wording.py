@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pipeline.signals.contract import SignalResult
 
 # What each registered signal measures, as a reader would say it.
@@ -39,3 +41,27 @@ def suspicious_stretches(signal: SignalResult) -> list[tuple[float, float]]:
         else:
             stretches.append((window.start_s, window.end_s))
     return stretches
+
+
+# Leave-families-out skill of each signal's recipe (docs/experiments.md, run names in brackets).
+# The shipped CNN-LSTM's own CNN saw every clip, so its recipe was measured on the ImageNet CNN.
+LEAVE_FAMILIES_OUT = {
+    "cnn_lstm": "0.635 (0.558-0.705): its head recipe retrained per fold on the ImageNet CNN (LFO-2, 2026-12-03)",
+}
+
+
+def signal_skill_rows(signal_names: list[str], metrics: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(signal, used in the verdict, val AUC of the loaded model, leave-families-out AUC) per signal."""
+    val = metrics.get("val", {})
+    val = val.get("calibrated", val) if isinstance(val, dict) else {}
+    auc = val.get("auc") if isinstance(val, dict) else None
+    val_text = f"{auc:.3f} on {val.get('clips', '?')} val clips" if isinstance(auc, float) else "not measured"
+    return [
+        (
+            SIGNAL_NAMES.get(name, name),
+            "yes, alone" if len(signal_names) == 1 else "yes",
+            val_text,
+            LEAVE_FAMILIES_OUT.get(name, "not measured"),
+        )
+        for name in signal_names
+    ]

@@ -11,6 +11,7 @@ from dashboard.model_card import (
     verdict_band_rows,
     without_html_comments,
 )
+from dashboard.signals_wording import signal_skill_rows
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.wording import LIMITATIONS, UNTRAINED_MODEL_CARD, WHY_MOSTLY_INCONCLUSIVE
@@ -64,8 +65,15 @@ st.table(
 if info.verdict_band is not None:
     st.markdown(WHY_MOSTLY_INCONCLUSIVE.format(target=100 * info.verdict_band.target_rate))
 
-st.subheader("Metrics")
 metrics = info.metrics.to_dict() if not info.metrics.is_empty else (files.metadata or {}).get("metrics") or {}
+st.subheader("Signals")
+st.table(
+    pd.DataFrame(
+        signal_skill_rows([engine.scorer.cnn_lstm.name], metrics),
+        columns=["Signal", "Used in the verdict", "Val AUC (loaded model)", "Leave-families-out AUC"],
+    ).set_index("Signal")
+)
+st.subheader("Metrics")
 if metrics:
     st.table(pd.DataFrame(metric_rows(metrics), columns=["Metric", "Value"]).set_index("Metric"))
 else:

@@ -82,5 +82,8 @@ def test_model_card_of_the_shipped_model_shows_its_skill_card_and_figures(
     text = " ".join(m.value for m in app.markdown)
     assert "Model card: certainty-attention" in text and "![" not in text
     assert "<!--" not in text  # the generated-figure markers stay out of the page
+    signals = [t for t in app.table if "Leave-families-out AUC" in t.value.columns]
+    assert len(signals) == 1 and signals[0].value.index.tolist() == ["Face texture (CNN-LSTM)"]
+    assert signals[0].value.iloc[0]["Val AUC (loaded model)"].startswith("0.7")
     images = app.get("image")
     assert len(images) >= 3  # the reliability diagram, and the card's training curve and diagram

@@ -23,3 +23,14 @@ def test_a_calm_signal_and_an_abstaining_one_say_so():
     assert "no stretch of the clip stands out" in signal_sentence(calm)
     missing = SignalResult.unavailable("mouth_voice", "the clip has no audio")
     assert signal_sentence(missing) == "mouth_voice could not judge this clip: the clip has no audio."
+
+
+def test_the_model_card_table_reads_val_auc_from_the_metadata():
+    from dashboard.signals_wording import signal_skill_rows
+
+    metrics = {"val": {"calibrated": {"auc": 0.7324, "clips": 106}}}
+    ((name, used, val, lfo),) = signal_skill_rows(["cnn_lstm"], metrics)
+    assert name == "Face texture (CNN-LSTM)" and used == "yes, alone"
+    assert val == "0.732 on 106 val clips"
+    assert lfo.startswith("0.635")
+    assert signal_skill_rows(["cnn_lstm"], {})[0][2] == "not measured"
