@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from dashboard.history import ANALYSIS_PARAM
 from dashboard.settings import APP_NAME
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.ui.components import analysis_label
+from dashboard.ui.navigation import PAGES
 
 user = page_setup("Home", ":material/home:")
 
@@ -15,23 +17,19 @@ st.markdown(
     "probability, the faces the model looked at, and how much each frame counted."
 )
 
-PAGES = (
-    ("pages/1_Analyze.py", "Analyze a clip", ":material/search:", "Upload a video: verdict, timeline, faces, report."),
-    ("pages/2_Compare.py", "Compare two clips", ":material/compare:", "An original next to a suspected edit."),
-    ("pages/3_Attention_lab.py", "Attention lab", ":material/science:", "How combining frames changes a verdict."),
-    ("pages/4_History.py", "History", ":material/history:", "Your past analyses: reopen or delete them."),
-    ("pages/5_Model_card.py", "Model card", ":material/description:", "What the model is and where it fails."),
-)
 columns = st.columns(len(PAGES))
-for column, (path, label, icon, text) in zip(columns, PAGES, strict=True):
+for column, page in zip(columns, PAGES, strict=True):
     with column, st.container(border=True, height=150):
-        st.page_link(path, label=label, icon=icon)
-        st.caption(text)
+        st.page_link(page.path, label=page.label, icon=page.icon)
+        st.caption(page.summary)
 
 app = runtime.app_settings()
 recent = runtime.get_store(app).list_analyses(user.id, limit=5)
-st.subheader("Your recent analyses")
+st.header("Your recent analyses")
 if recent:
-    st.markdown("\n".join(f"- {analysis_label(a)}" for a in recent))
+    for analysis in recent:  # each opens its analysis on Analyze, with a link that survives a reload
+        st.page_link(
+            "pages/1_Analyze.py", label=analysis_label(analysis), query_params={ANALYSIS_PARAM: str(analysis.id)}
+        )
 else:
     st.info("No analyses yet: start on the **Analyze a clip** page.")

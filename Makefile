@@ -16,8 +16,11 @@ CACHE_DIR ?= cache
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+# axe-core for the accessibility browser test, pinned by tests/e2e/axe/package-lock.json (npm ci).
+AXE_DIR := tests/e2e/axe
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint bench api eval eval-families train finetune install install-dev clean chromium
+.PHONY: run test lint bench api eval eval-families train finetune install install-dev clean chromium axe
 
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,8 +50,16 @@ chromium:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-liberation; \
 	fi
 
+$(AXE): $(AXE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm; }
+	cd $(AXE_DIR) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+axe: $(AXE)
+
 # DFD_REQUIRE_E2E: under `make test` a missing browser fails the run instead of skipping the e2e tests.
-test: $(DEV_STAMP) chromium
+test: $(DEV_STAMP) chromium $(AXE)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	DFD_REQUIRE_E2E=1 DFD_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
@@ -107,4 +118,4 @@ finetune: $(RUNTIME_STAMP)
 		--name $(FT_BACKBONE_ALL) --pth "$$pth"
 
 clean:
-	rm -rf $(VENV) cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) cache .pytest_cache .ruff_cache $(AXE_DIR)/node_modules

@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.lab import STRATEGIES, LabOutcome, effective_frames, frame_arrays
+from dashboard.theme import FAKE_TEXT_COLOR, FONT_FAMILY, PLOTLY_TEMPLATE, TEXT_COLOR
+from dashboard.wording import ATTENTION, CERTAINTY, FRAME_PROBABILITY, THRESHOLD, TIMELINE_TITLE, VIDEO_PROBABILITY
 from pipeline.results import VideoResult
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
@@ -18,7 +20,9 @@ FAKE_COLOR = "#D55E00"
 CERTAINTY_COLOR = "#555555"
 ATTENTION_COLOR = "#0072B2"
 NO_FACE_COLOR = "#999999"
-FONT = {"family": "Source Sans Pro, Arial, sans-serif", "size": 13}
+# Charts draw without Plotly's toolbar: on a phone it covered the titles, and it added unlabelled Tab stops.
+CHART_CONFIG = {"displaylogo": False, "displayModeBar": False}
+FONT = {"family": FONT_FAMILY, "size": 13, "color": TEXT_COLOR}
 
 
 def _frame_values(result: VideoResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -31,7 +35,7 @@ def _frame_values(result: VideoResult) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def timeline_figure(
     result: VideoResult,
-    title: str = "Per-frame fake probability, certainty and attention over time",
+    title: str = TIMELINE_TITLE,
     x_range: tuple[float, float] | None = None,
     attention_max: float | None = None,
     height: int = 480,
@@ -51,11 +55,11 @@ def timeline_figure(
         go.Bar(
             x=times,
             y=attention,
-            name="Attention weight",
+            name=ATTENTION,
             marker_color=ATTENTION_COLOR,
             opacity=0.35,
             customdata=positions,
-            hovertemplate="t=%{x:.2f} s<br>attention %{y:.3f}<extra></extra>",
+            hovertemplate="t=%{x:.2f} s<br>" + ATTENTION.lower() + " %{y:.3f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -65,12 +69,12 @@ def timeline_figure(
         go.Scatter(
             x=times,
             y=p,
-            name="Fake probability (frame)",
+            name=FRAME_PROBABILITY,
             mode="lines+markers",
             line={"color": FAKE_COLOR, "width": 2},
             marker={"size": 7},
             customdata=positions,
-            hovertemplate="t=%{x:.2f} s<br>fake probability %{y:.2f}<extra></extra>",
+            hovertemplate="t=%{x:.2f} s<br>" + FRAME_PROBABILITY.lower() + " %{y:.2f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -79,11 +83,11 @@ def timeline_figure(
         go.Scatter(
             x=times,
             y=certainty,
-            name="Certainty",
+            name=CERTAINTY,
             mode="lines",
             line={"color": CERTAINTY_COLOR, "width": 1.5, "dash": "dot"},
             customdata=positions,
-            hovertemplate="t=%{x:.2f} s<br>certainty %{y:.2f}<extra></extra>",
+            hovertemplate="t=%{x:.2f} s<br>" + CERTAINTY.lower() + " %{y:.2f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -106,8 +110,9 @@ def timeline_figure(
     figure.add_hline(
         y=result.threshold,
         line={"color": FAKE_COLOR, "dash": "dash", "width": 1},
-        annotation_text=f"threshold {result.threshold:.2f}",
+        annotation_text=f"{THRESHOLD.lower()} {result.threshold:.2f}",
         annotation_position="top left",
+        annotation_font_color=FAKE_TEXT_COLOR,
         row=1,
         col=1,
     )
@@ -121,16 +126,18 @@ def timeline_figure(
             zmax=attention_max or max(float(attention.max()), 1e-6),
             showscale=False,
             customdata=[positions],
-            hovertemplate="t=%{x:.2f} s<br>attention %{z:.3f}<extra></extra>",
+            hovertemplate="t=%{x:.2f} s<br>" + ATTENTION.lower() + " %{z:.3f}<extra></extra>",
             name="Attention strip",
         ),
         row=2,
         col=1,
     )
     top = attention_max or max(float(attention.max()), 1e-6)
-    figure.update_yaxes(title_text="Probability / certainty", range=[-0.03, 1.03], row=1, col=1, secondary_y=False)
     figure.update_yaxes(
-        title_text="Attention",
+        title_text=f"Probability / {CERTAINTY.lower()}", range=[-0.03, 1.03], row=1, col=1, secondary_y=False
+    )
+    figure.update_yaxes(
+        title_text=ATTENTION,
         range=[0, top * 1.15],
         row=1,
         col=1,
@@ -150,6 +157,7 @@ def timeline_figure(
         margin={"l": 10, "r": 10, "t": 50, "b": 90},
         legend={"orientation": "h", "y": -0.18, "x": 0, "yanchor": "top"},
         font=FONT,
+        template=PLOTLY_TEMPLATE,
         bargap=0.3,
         hovermode="closest",
         clickmode="event+select",
@@ -170,9 +178,9 @@ def describe_timeline(result: VideoResult) -> str:
         top_p = int(np.nanargmax(p))
         top_a = int(np.argmax(attention))
         text += (
-            f" Frame fake probability ranges from {np.nanmin(p):.2f} to {np.nanmax(p):.2f}, highest at "
-            f"{times[top_p]:.1f} s. Attention is highest at {times[top_a]:.1f} s "
-            f"(weight {attention[top_a]:.3f}). Decision threshold {result.threshold:.2f}."
+            f" {FRAME_PROBABILITY} ranges from {np.nanmin(p):.2f} to {np.nanmax(p):.2f}, highest at "
+            f"{times[top_p]:.1f} s. {ATTENTION} is highest at {times[top_a]:.1f} s "
+            f"({attention[top_a]:.3f}). {THRESHOLD} {result.threshold:.2f}."
         )
     return text
 
@@ -185,10 +193,10 @@ def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> g
         go.Bar(
             x=times,
             y=outcome.weights,
-            name="Weight of the frame",
+            name=ATTENTION,
             marker_color=ATTENTION_COLOR,
             opacity=0.6,
-            hovertemplate="t=%{x:.2f} s<br>weight %{y:.3f}<extra></extra>",
+            hovertemplate="t=%{x:.2f} s<br>" + ATTENTION.lower() + " %{y:.3f}<extra></extra>",
         ),
         secondary_y=True,
     )
@@ -196,10 +204,10 @@ def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> g
         go.Scatter(
             x=times,
             y=outcome.frame_probability,
-            name="Fake probability (frame)",
+            name=FRAME_PROBABILITY,
             mode="markers+lines",
             line={"color": FAKE_COLOR, "width": 1.5},
-            hovertemplate="t=%{x:.2f} s<br>fake probability %{y:.2f}<extra></extra>",
+            hovertemplate="t=%{x:.2f} s<br>" + FRAME_PROBABILITY.lower() + " %{y:.2f}<extra></extra>",
         ),
         secondary_y=False,
     )
@@ -207,12 +215,13 @@ def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> g
         figure.add_hline(
             y=outcome.probability,
             line={"color": "#000000", "dash": "dot", "width": 1.5},
-            annotation_text=f"video probability {outcome.probability:.2f}",
+            annotation_text=f"{VIDEO_PROBABILITY.lower()} {outcome.probability:.2f}",
             annotation_position="bottom right",
+            annotation_font_color=TEXT_COLOR,
         )
-    figure.update_yaxes(title_text="Fake probability", range=[-0.03, 1.03], secondary_y=False)
+    figure.update_yaxes(title_text=FRAME_PROBABILITY, range=[-0.03, 1.03], secondary_y=False)
     figure.update_yaxes(
-        title_text="Weight",
+        title_text=ATTENTION,
         range=[0, max(float(outcome.weights.max()), 1e-6) * 1.15],
         secondary_y=True,
         showgrid=False,
@@ -222,11 +231,12 @@ def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> g
     )
     figure.update_xaxes(title_text="Time (s)")
     figure.update_layout(
-        title={"text": f"Frame weights: {STRATEGIES[outcome.strategy]}", "x": 0, "xanchor": "left"},
+        title={"text": f"{ATTENTION} of each frame: {STRATEGIES[outcome.strategy]}", "x": 0, "xanchor": "left"},
         height=height,
         margin={"l": 10, "r": 10, "t": 50, "b": 90},
         legend={"orientation": "h", "y": -0.2, "x": 0, "yanchor": "top"},
         font=FONT,
+        template=PLOTLY_TEMPLATE,
         bargap=0.3,
     )
     return figure
@@ -236,7 +246,7 @@ def describe_lab(outcome: LabOutcome) -> str:
     if outcome.probability is None:
         return "No frame shows a face, so there is nothing to weigh."
     return (
-        f"{STRATEGIES[outcome.strategy]}: video probability {outcome.probability:.2f}; "
+        f"{STRATEGIES[outcome.strategy]}: {VIDEO_PROBABILITY.lower()} {outcome.probability:.2f}; "
         f"the weights spread over about {effective_frames(outcome.weights):.1f} frames "
         f"(largest weight {outcome.weights.max():.3f})."
     )

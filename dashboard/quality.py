@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dashboard.settings import QualityThresholds
+from dashboard.wording import file_size
 from pipeline.results import VideoResult
 
 
@@ -42,7 +43,7 @@ class QualityReport:
             ("Frames with a face", f"{self.frames_with_face} of {self.frames_sampled} sampled"),
             ("Median face size", face_size),
             ("Compression", "—" if self.bits_per_pixel is None else f"{self.bits_per_pixel:.3f} bits per pixel"),
-            ("Codec, file size", f"{self.codec}, {self.size_bytes / 1e6:.1f} MB"),
+            ("Codec, file size", f"{self.codec}, {file_size(self.size_bytes)}"),
         ]
 
     def to_json_dict(self) -> dict[str, object]:

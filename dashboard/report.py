@@ -21,13 +21,21 @@ from dashboard.charts import describe_timeline
 from dashboard.quality import QualityReport
 from dashboard.settings import APP_NAME, REPORT_VERSION
 from dashboard.store import CaseNote
+from dashboard.theme import FAKE_TEXT_COLOR
 from dashboard.wording import (
-    LIMITATIONS,
+    ATTENTION,
+    CERTAINTY,
+    FRAME_PROBABILITY,
+    JSON_LABELS,
+    THRESHOLD,
+    TIMELINE_TITLE,
     UNTRAINED_WARNING,
+    VIDEO_PROBABILITY,
     assessment_label,
     band_summary,
-    model_limits,
+    percent,
     person_sentence,
+    plain_limits,
     verdict_sentence,
 )
 from pipeline.assessment import Assessment
@@ -58,7 +66,8 @@ def json_report(
         "model_details": result.model.to_json_dict(),
         "quality": quality.to_json_dict(),
         "case_notes": [{"created_at": n.created_utc, "author": n.author, "text": n.text} for n in notes],
-        "limitations": list(LIMITATIONS),
+        "limitations": plain_limits(result.model),
+        "labels": JSON_LABELS,
     }
 
 
@@ -71,7 +80,10 @@ def top_faces(result: VideoResult, count: int) -> list[FrameRecord]:
 def face_alt(frame: FrameRecord) -> str:
     p = "—" if frame.p_fake is None else f"{frame.p_fake:.2f}"
     c = "—" if frame.certainty is None else f"{frame.certainty:.2f}"
-    return f"Face crop at {frame.time_s:.2f} s: attention {frame.attention:.3f}, fake probability {p}, certainty {c}"
+    return (
+        f"Face crop at {frame.time_s:.2f} s: {ATTENTION.lower()} {frame.attention:.3f}, "
+        f"{FRAME_PROBABILITY.lower()} {p}, {CERTAINTY.lower()} {c}"
+    )
 
 
 def png_data_uri(rgb: np.ndarray, size: int = 160) -> str:
@@ -99,7 +111,7 @@ def timeline_svg(result: VideoResult, width: int = 720, height: int = 260) -> st
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'role="img" aria-labelledby="chart-title chart-desc">',
-        '<title id="chart-title">Per-frame fake probability, certainty and attention over time</title>',
+        f'<title id="chart-title">{TIMELINE_TITLE}</title>',
         f'<desc id="chart-desc">{html.escape(describe_timeline(result))}</desc>',
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#888"/>',
     ]
@@ -117,7 +129,7 @@ def timeline_svg(result: VideoResult, width: int = 720, height: int = 260) -> st
     parts.append(
         f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="12" text-anchor="middle">Time (s)</text>'
         f'<text x="{width - 6}" y="{top + 10}" font-size="11" text-anchor="end" fill="#0072B2">'
-        f"attention (max {att_max:.3f})</text>"
+        f"{ATTENTION.lower()} (max {att_max:.3f})</text>"
     )
     bar_w = max(2.0, 0.6 * plot_w / max(len(frames), 1))
     for f in frames:
@@ -130,7 +142,7 @@ def timeline_svg(result: VideoResult, width: int = 720, height: int = 260) -> st
     parts.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{y(result.threshold):.1f}" y2="{y(result.threshold):.1f}" '
         'stroke="#D55E00" stroke-dasharray="6 4"/>'
-        f'<text x="{left + 4}" y="{y(result.threshold) - 4:.1f}" font-size="11" fill="#D55E00">'
+        f'<text x="{left + 4}" y="{y(result.threshold) - 4:.1f}" font-size="11" fill="{FAKE_TEXT_COLOR}">'
         f"threshold {result.threshold:.2f}</text>"
     )
     for name, color, dash in (("p_fake", "#D55E00", ""), ("certainty", "#555555", ' stroke-dasharray="2 3"')):
@@ -143,7 +155,7 @@ def timeline_svg(result: VideoResult, width: int = 720, height: int = 260) -> st
         else:
             parts.append(
                 f'<text x="{x(f.time_s):.1f}" y="{y(0) - 2:.1f}" font-size="10" text-anchor="middle" '
-                'fill="#999">×</text>'
+                'fill="#595959">×</text>'
             )
     parts.append("</svg>")
     return "".join(parts)
@@ -215,7 +227,7 @@ def html_report(
         "".join(f"<li><strong>{e(n.created_utc)} · {e(n.author)}</strong><br>{e(n.text)}</li>" for n in notes)
         or "<li>No case notes.</li>"
     )
-    probability = "—" if result.probability_fake is None else f"{100 * result.probability_fake:.1f}%"
+    probability = percent(result.probability_fake)
     settings = result.settings.to_dict()
     settings_rows = "".join(
         f"<tr><th>{e(name.replace('_', ' '))}</th><td>{e(_setting(settings.get(name)))}</td></tr>"
@@ -226,13 +238,13 @@ def html_report(
     quality_warnings = "".join(f"<li>{e(w)}</li>" for w in quality.warnings) or "<li>No quality warning.</li>"
     face_items = "".join(
         f'<figure><img src="{png_data_uri(f.crop)}" alt="{e(face_alt(f))}" width="140" height="140">'
-        f"<figcaption>{f.time_s:.2f} s · attention {f.attention:.3f}<br>"
-        f"fake {('—' if f.p_fake is None else f'{f.p_fake:.2f}')}"
-        f" · certainty {('—' if f.certainty is None else f'{f.certainty:.2f}')}</figcaption></figure>"
+        f"<figcaption>{f.time_s:.2f} s · {ATTENTION.lower()} {f.attention:.3f}<br>"
+        f"{FRAME_PROBABILITY.lower()} {('—' if f.p_fake is None else f'{f.p_fake:.2f}')}"
+        f" · {CERTAINTY.lower()} {('—' if f.certainty is None else f'{f.certainty:.2f}')}</figcaption></figure>"
         for f in top_faces(result, faces)
         if f.crop is not None
     )
-    limits = "".join(f"<li>{e(item)}</li>" for item in model_limits(result.model))
+    limits = "".join(f"<li>{e(item)}</li>" for item in plain_limits(result.model))
     untrained = "" if result.model.trained else f'<p class="warning" role="alert">{e(UNTRAINED_WARNING)}</p>'
     info = result.model
     return f"""<!DOCTYPE html>
@@ -256,12 +268,15 @@ figure {{ margin: 0; width: 140px; font-size: .8em; }}
 footer {{ margin-top: 2em; font-size: .8em; color: #555; }}
 @media print {{ body {{ margin: 0; max-width: none; }} .faces, figure, svg {{ break-inside: avoid; }} }}
 </style></head><body>
+<header>
 <h1>Deepfake verification report</h1>
 <p>Generated {e(generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))} by {e(APP_NAME)}.</p>
+</header>
+<main>
 {untrained}
 <section class="verdict {verdict_class}" aria-label="Assessment">
 <div class="label">{e(assessment_label(result.assessment))}</div>
-<div>Probability of manipulation: <strong>{probability}</strong></div>
+<div>{VIDEO_PROBABILITY}: <strong>{probability}</strong></div>
 <ul>{reasons}</ul>
 <p>{e(verdict_sentence(result))}</p>
 <p><small>{e(band_summary(result.band))}</small></p>
@@ -282,14 +297,14 @@ footer {{ margin-top: 2em; font-size: .8em; color: #555; }}
 <tr><th>Model</th><td>{e(info.name)} version {e(info.version)}{"" if info.trained else " (UNTRAINED)"}</td></tr>
 <tr><th>Model SHA-256</th><td><code>{e(info.sha256)}</code></td></tr>
 <tr><th>Backbone, input</th><td>{e(info.backbone)}, {info.input_size} px</td></tr>
-<tr><th>Decision threshold</th><td>{result.threshold:.3f}</td></tr>
+<tr><th>{THRESHOLD}</th><td>{result.threshold:.3f}</td></tr>
 <tr><th>Calibration</th><td>temperature {info.calibration_temperature:.3f}, bias {info.calibration_bias:+.3f}</td></tr>
 {settings_rows}
 </table>
 <h2>Timeline</h2>
 {timeline_svg(result)}
-<p><small>Red: fake probability of each frame's face. Dotted grey: certainty. Blue bars: attention weight
-(how much the frame counted). × marks frames without a face.</small></p>
+<p><small>Red: {FRAME_PROBABILITY.lower()} (each frame's face). Dotted grey: {CERTAINTY.lower()}.
+Blue bars: {ATTENTION.lower()} (how much the frame counted). × marks frames without a face.</small></p>
 <h2>Faces the model weighed most</h2>
 <div class="faces">{face_items or "<p>No face was found.</p>"}</div>
 <h2>Provenance</h2>
@@ -301,6 +316,7 @@ footer {{ margin-top: 2em; font-size: .8em; color: #555; }}
 <ul>{quality_warnings}</ul>
 <h2>Limitations</h2>
 <ul>{limits}</ul>
+</main>
 <footer>This report records what an automated model estimated; it is not proof that a video is or is not
 manipulated. Keep the original file: its SHA-256 above identifies exactly the bytes that were analysed.</footer>
 </body></html>

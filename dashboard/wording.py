@@ -8,6 +8,24 @@ from pipeline.model.report import Metrics
 from pipeline.provenance.content_credentials import CredentialState
 from pipeline.results import PersonResult, Verdict, VideoResult
 
+# One name for each number, on every page, chart, table, JSON label and report.
+VIDEO_PROBABILITY = "Probability of manipulation"
+FRAME_PROBABILITY = "Frame probability of manipulation"
+RAW_PROBABILITY = "Probability before calibration"
+CERTAINTY = "Certainty"
+ATTENTION = "Attention weight"
+THRESHOLD = "Decision threshold"
+TIMELINE_TITLE = f"{FRAME_PROBABILITY}, {CERTAINTY.lower()} and {ATTENTION.lower()} over time"
+# The JSON report's keys (the CLI schema) with the names people read on the pages.
+JSON_LABELS = {
+    "probability_fake": VIDEO_PROBABILITY,
+    "raw_probability_fake": RAW_PROBABILITY,
+    "threshold": THRESHOLD,
+    "frames[].p_fake": FRAME_PROBABILITY,
+    "frames[].certainty": CERTAINTY,
+    "frames[].attention": ATTENTION,
+}
+
 VERDICT_LABELS = {
     Verdict.FAKE: "Likely manipulated",
     Verdict.REAL: "No manipulation detected",
@@ -199,3 +217,32 @@ def person_sentence(person: PersonResult) -> str:
         f"{person_label(person)}, seen from {person.first_s:.1f} s to {person.last_s:.1f} s in "
         f"{person.frame_count} sampled frames: {probability}, {assessment_label(person.assessment).lower()}."
     )
+
+
+def plain_skill(info: ModelInfo) -> str | None:
+    """How often the model was right on clips it had never seen, in words anyone can weigh."""
+    if not info.trained or info.metrics.val is None:
+        return None
+    measured = info.metrics.val.best()
+    return (
+        f"On {measured.clips} clips it had never seen, most of them made with methods it was not trained on, "
+        f"it was right about {round(10 * measured.accuracy)} times in 10. Expect mistakes in both directions."
+    )
+
+
+def plain_limits(info: ModelInfo) -> list[str]:
+    """What a reader of a verdict needs to know, without developer detail (that stays on the Model card)."""
+    skill = plain_skill(info)
+    return [*([skill] if skill else []), *LIMITATIONS]
+
+
+def percent(probability: float | None, digits: int = 1) -> str:
+    """A probability as a percentage; a dash where the model abstained."""
+    return "—" if probability is None else f"{100 * probability:.{digits}f}%"
+
+
+def file_size(size_bytes: int) -> str:
+    """Bytes as a reader says them: KB below 1 MB (a 26 KB clip is not "0.0 MB"), MB above."""
+    if size_bytes < 1_000_000:
+        return f"{max(size_bytes, 0) / 1000:.0f} KB" if size_bytes >= 1000 else f"{max(size_bytes, 0)} bytes"
+    return f"{size_bytes / 1e6:.1f} MB"

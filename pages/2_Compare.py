@@ -17,7 +17,7 @@ from dashboard.ui.components import (
     verdict_card,
     video_uploader,
 )
-from dashboard.wording import UNTRAINED_WARNING
+from dashboard.wording import UNTRAINED_WARNING, VIDEO_PROBABILITY, percent
 
 user = page_setup("Compare", ":material/compare:")
 app = runtime.app_settings()
@@ -34,7 +34,7 @@ frames, detector = analysis_settings_sidebar(engine, app)
 opened = []
 for side, column in zip(("A", "B"), st.columns(2, gap="large"), strict=True):
     with column:
-        st.subheader(f"Clip {side}")
+        st.header(f"Clip {side}")
         uploaded = video_uploader(f"Upload clip {side}", key=f"compare_upload_{side}")
         pick_key = f"compare_pick_{side}"
         if uploaded is not None:
@@ -83,14 +83,12 @@ for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
         st.markdown(f"Faces the model weighed most in clip {side}")
         face_gallery(item.result, count=4, columns=4, width=120, compact=True)
 
-st.subheader("Side by side")
+st.header("Side by side")
 qualities = [assess_quality(o.result, app.quality) for o in opened if o]
 rows = {label: [value] for label, value in qualities[0].rows()}
 for label, value in qualities[1].rows():
     rows.setdefault(label, ["—"]).append(value)
 table = pd.DataFrame.from_dict(rows, orient="index", columns=["Clip A", "Clip B"])
-table.loc["Probability of manipulation"] = [
-    "—" if o.result.probability_fake is None else f"{100 * o.result.probability_fake:.1f}%" for o in opened if o
-]
+table.loc[VIDEO_PROBABILITY] = [percent(o.result.probability_fake) for o in opened if o]
 table.loc["SHA-256 (first 16)"] = [o.result.sha256[:16] for o in opened if o]
 st.table(table)

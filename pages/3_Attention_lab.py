@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard.charts import describe_lab, lab_figure
+from dashboard.charts import CHART_CONFIG, describe_lab, lab_figure
 from dashboard.lab import (
     CERTAINTY_ATTENTION_EXPLAINED,
     FULL_MODEL,
@@ -15,6 +15,7 @@ from dashboard.lab import (
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.ui.components import CURRENT, open_analysis, pick_analysis
+from dashboard.wording import THRESHOLD, VIDEO_PROBABILITY, percent
 
 user = page_setup("Attention lab", ":material/science:")
 app = runtime.app_settings()
@@ -73,15 +74,16 @@ def outcome_for(name: str):
 
 outcome = outcome_for(strategy)
 with readout, st.container(border=True):
-    probability = "—" if outcome.probability is None else f"{100 * outcome.probability:.1f}%"
-    st.metric("Video probability of manipulation", probability)
-    st.markdown(f"**Verdict: {outcome.verdict}** (threshold {100 * result.threshold:.0f}%)")
+    st.metric(VIDEO_PROBABILITY, percent(outcome.probability))
+    st.markdown(f"**Verdict: {outcome.verdict}** ({THRESHOLD.lower()} {100 * result.threshold:.0f}%)")
     st.caption(
         f"Listens to about {effective_frames(outcome.weights):.1f} of {result.face_frames} face frames."
         + ("" if outcome.calibrated else " Frame-level rules are not calibrated.")
     )
 
-st.plotly_chart(lab_figure(result, outcome), key="lab_chart", config={"displaylogo": False}, alt=describe_lab(outcome))
+st.plotly_chart(
+    lab_figure(result, outcome), key="lab_chart", config=CHART_CONFIG, theme=None, alt=describe_lab(outcome)
+)
 st.caption(describe_lab(outcome))
 
 table_col, explain_col = st.columns([3, 2], gap="large")
@@ -91,14 +93,14 @@ for name in options:
     rows.append(
         {
             "Rule": STRATEGIES[name],
-            "Probability": "—" if item.probability is None else f"{100 * item.probability:.1f}%",
+            VIDEO_PROBABILITY: percent(item.probability),
             "Verdict": item.verdict,
             "Frames listened to": f"{effective_frames(item.weights):.1f}",
             "Uses temperature": "yes" if name in USES_TEMPERATURE else "no",
         }
     )
 with table_col:
-    st.subheader("All rules at this temperature")
+    st.header("All rules at this temperature")
     st.table(pd.DataFrame(rows).set_index("Rule"))
     st.caption(
         "The verdict on the Analyze page is the full model at the model's own temperature "

@@ -2,10 +2,12 @@
 
 import streamlit as st
 
+from dashboard.history import ANALYSIS_PARAM, HistoryFilter, day_range, hash_prefix
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
-from dashboard.ui.components import CURRENT, format_when
-from dashboard.wording import any_verdict_label
+from dashboard.ui.components import CURRENT, browser_zone, format_when
+from dashboard.wording import VIDEO_PROBABILITY, any_verdict_label, percent
+from pipeline.assessment import Assessment
 
 user = page_setup("History", ":material/history:")
 app = runtime.app_settings()
@@ -21,28 +23,53 @@ if total == 0:
     st.info("You have no analyses yet. Upload a clip on the **Analyze a clip** page.")
     st.stop()
 
-pages = (total + app.history_page_size - 1) // app.history_page_size
+zone = browser_zone()
+with st.container(border=True):
+    name_col, verdict_col, dates_col = st.columns([2, 2, 2])
+    name_filter = name_col.text_input("File name contains", key="history_name")
+    verdict_filter = verdict_col.multiselect(
+        "Assessment",
+        [a.value for a in Assessment],
+        format_func=any_verdict_label,
+        key="history_verdicts",
+        placeholder="Any assessment",
+    )
+    days = dates_col.date_input("Analysed between", value=(), key="history_days", format="YYYY-MM-DD")
+chosen = HistoryFilter(name_filter, frozenset(str(v) for v in verdict_filter), *day_range(days))
+matching = chosen.apply(store.list_analyses(user.id, limit=total), zone)
+if not matching:
+    st.info(f"None of your {total} analyses matches these filters.")
+    st.stop()
+
+pages = (len(matching) + app.history_page_size - 1) // app.history_page_size
 page = 1
 if pages > 1:
     page = int(st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1, step=1))
-analyses = store.list_analyses(user.id, limit=app.history_page_size, offset=(page - 1) * app.history_page_size)
-st.caption(f"{total} analyses, newest first. Only you can see them.")
+analyses = matching[(page - 1) * app.history_page_size : page * app.history_page_size]
+shown = f"{len(matching)} of {total}" if len(matching) < total else f"{total}"
+st.caption(f"{shown} analyses, newest first. Only you can see them. Open one to get a link you can reload.")
 
-WIDTHS = [1.7, 2.6, 2.1, 1.2, 1.1, 1.1]
+WIDTHS = [1.5, 3.0, 2.0, 1.3, 1.6]
 header = st.columns(WIDTHS)
-for cell, label in zip(header, ("Date", "File", "Assessment", "Probability"), strict=False):
+for cell, label in zip(header, ("Date", "File (SHA-256 start)", "Assessment", VIDEO_PROBABILITY), strict=False):
     cell.markdown(f"**{label}**")
 pending = st.session_state.get("pending_delete")
 for analysis in analyses:
-    date, name, verdict, probability, reopen, delete = st.columns(WIDTHS, vertical_alignment="center")
-    date.write(format_when(analysis.created_at))
-    name.write(analysis.file_name)
+    when, name, verdict, probability, delete = st.columns(WIDTHS, vertical_alignment="center")
+    when.write(format_when(analysis.created_at))
+    with name:
+        st.page_link(
+            "pages/1_Analyze.py",
+            label=f"Open {analysis.file_name}",
+            query_params={ANALYSIS_PARAM: str(analysis.id)},
+            help=f"Reopen {analysis.file_name} on the Analyze page",
+        )
+        st.caption(f"SHA-256 `{hash_prefix(analysis.sha256)}…`")
     verdict.write(any_verdict_label(analysis.verdict))
-    probability.write("—" if analysis.probability is None else f"{100 * analysis.probability:.1f}%")
-    if reopen.button("Open", key=f"reopen_{analysis.id}", help=f"Reopen {analysis.file_name} on the Analyze page"):
-        st.session_state[CURRENT] = analysis.id
-        st.switch_page("pages/1_Analyze.py")
-    if delete.button("Delete", key=f"delete_{analysis.id}", help=f"Delete the analysis of {analysis.file_name}"):
+    probability.write(percent(analysis.probability))
+    if delete.button(
+        f"Delete {analysis.file_name}", key=f"delete_{analysis.id}", help=f"Delete the analysis of {analysis.file_name}"
+    ):
         st.session_state["pending_delete"] = analysis.id
         pending = analysis.id
     if pending == analysis.id:

@@ -28,7 +28,9 @@ from dashboard.accounts import RegistrationForm, register
 from dashboard.cookie_key import CookieKeyError, resolve_cookie_key, verify_cookie_token
 from dashboard.settings import APP_NAME, AppSettings
 from dashboard.store import Store
+from dashboard.theme import ACCESSIBLE_CSS
 from dashboard.ui import runtime
+from dashboard.ui.navigation import sidebar_menu
 
 LOGIN_FIELDS = {"Form name": "Log in", "Username": "User name", "Password": "Password", "Login": "Log in"}
 
@@ -44,6 +46,7 @@ class CurrentUser:
 def page_setup(title: str, icon: str) -> CurrentUser:
     """Configure the page and return the logged-in user; anonymous visitors never get past this."""
     st.set_page_config(page_title=f"{title} · {APP_NAME}", page_icon=icon, layout="wide")
+    st.html(ACCESSIBLE_CSS)
     return require_login()
 
 
@@ -80,6 +83,7 @@ def require_login() -> CurrentUser:
         if user is None:  # the account went away while the session was open
             authenticator.logout(location="unrendered")
         else:
+            sidebar_menu()
             with st.sidebar:
                 st.markdown(f"Signed in as **{user.full_name}**  \n`{user.username}`")
                 # Not key="logout": the authenticator keeps its own flag under that session-state name.
@@ -120,8 +124,9 @@ def _anonymous_view(
     st.title(APP_NAME)
     st.markdown(
         "Check whether the face in a video clip was manipulated, see which frames the model relied on, "
-        "and download a report. **Log in or create an account to continue.**"
+        "and download a report."
     )
+    st.header("Log in or create an account")
     if st.session_state.pop("logged_out_notice", False):
         st.info("You are logged out.")
     login_tab, register_tab = st.tabs(["Log in", "Create an account"])

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import streamlit as st
 
-from dashboard.charts import describe_timeline, timeline_figure
+from dashboard.charts import CHART_CONFIG, describe_timeline, timeline_figure
 from dashboard.engine import AnalysisError, Engine, progress_text, safe_file_name
 from dashboard.quality import QualityReport, assess_quality
 from dashboard.report import face_alt, html_report, json_report, top_faces
@@ -37,21 +37,27 @@ from dashboard.ui.evidence import (
     provenance_panel,
 )
 from dashboard.wording import (
+    ATTENTION,
+    CERTAINTY,
+    FRAME_PROBABILITY,
     UNTRAINED_WARNING,
+    VIDEO_PROBABILITY,
     any_verdict_label,
-    model_limits,
     model_summary_line,
+    percent,
+    plain_limits,
     verdict_sentence,
 )
 from pipeline.faces.registry import available_detectors
 from pipeline.results import Verdict, VideoResult
 
 CURRENT = "current_analysis_id"
+# Text only: an icon inside the badge leaked its name ("check_circle") into copied text and screen readers.
 VERDICT_BADGES = {
-    Verdict.FAKE: ":red-badge[:material/report: {}]",
-    Verdict.REAL: ":green-badge[:material/check_circle: {}]",
-    Verdict.NO_FACE: ":gray-badge[:material/help: {}]",
-    Verdict.ERROR: ":gray-badge[:material/error: {}]",
+    Verdict.FAKE: ":red-badge[{}]",
+    Verdict.REAL: ":green-badge[{}]",
+    Verdict.NO_FACE: ":gray-badge[{}]",
+    Verdict.ERROR: ":gray-badge[{}]",
 }
 
 
@@ -219,17 +225,21 @@ def open_analysis(user: CurrentUser, analysis_id: int) -> Opened | None:
     return Opened(analysis, with_display_name(result, analysis.file_name))
 
 
-def format_when(timestamp: float) -> str:
-    """A stored time in the browser's time zone (the server's when the browser does not say)."""
-    zone = None
+def browser_zone() -> ZoneInfo | None:
+    """The browser's time zone (None: the server's, when the browser does not say)."""
     with contextlib.suppress(ZoneInfoNotFoundError, ValueError, TypeError):
-        zone = ZoneInfo(st.context.timezone) if st.context.timezone else None
-    return datetime.fromtimestamp(timestamp, tz=zone).strftime("%Y-%m-%d %H:%M")
+        return ZoneInfo(st.context.timezone) if st.context.timezone else None
+    return None
+
+
+def format_when(timestamp: float) -> str:
+    """A stored time in the browser's time zone."""
+    return datetime.fromtimestamp(timestamp, tz=browser_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def analysis_label(analysis: Analysis) -> str:
     when = format_when(analysis.created_at)
-    probability = "—" if analysis.probability is None else f"{100 * analysis.probability:.0f}%"
+    probability = percent(analysis.probability, digits=0)
     return f"{analysis.file_name} · {any_verdict_label(analysis.verdict)} ({probability}) · {when}"
 
 
@@ -258,14 +268,14 @@ def verdict_card(result: VideoResult, compact: bool = False) -> None:
                 st.error("Untrained model: this score carries no evidence.", icon=":material/warning:")
             else:
                 st.error(UNTRAINED_WARNING, icon=":material/warning:")
-        probability = "—" if result.probability_fake is None else f"{100 * result.probability_fake:.1f}%"
+        probability = percent(result.probability_fake)
         left, right = st.columns([3, 2] if compact else [3, 1.2])
         with left:
             assessment_card(result, key=None if compact else "assessment_card")
             st.markdown(verdict_sentence(result))
         with right:
             st.metric(
-                "Fake probability",
+                VIDEO_PROBABILITY,
                 probability,
                 help="Calibrated probability from the model (the main face's); the assessment compares the most "
                 "suspicious person's with the band fitted on clips the model had not seen.",
@@ -274,7 +284,7 @@ def verdict_card(result: VideoResult, compact: bool = False) -> None:
         if not compact:
             with st.expander("About the model and its known limits"):
                 st.markdown(f"**Model:** {model_summary_line(result.model)}")
-                st.markdown("\n".join(f"- {item}" for item in model_limits(result.model)))
+                st.markdown("\n".join(f"- {item}" for item in plain_limits(result.model)))
 
 
 def timeline_section(
@@ -296,7 +306,7 @@ def timeline_section(
     )
     alt = describe_timeline(result)
     if not frame_viewer:
-        st.plotly_chart(figure, key=f"chart_{key}", config={"displaylogo": False}, alt=alt)
+        st.plotly_chart(figure, key=f"chart_{key}", config=CHART_CONFIG, theme=None, alt=alt)
         st.caption(alt)
         return
     chart_col, frame_col = st.columns([3, 1])
@@ -306,7 +316,8 @@ def timeline_section(
             key=f"chart_{key}",
             on_select="rerun",
             selection_mode="points",
-            config={"displaylogo": False},
+            config=CHART_CONFIG,
+            theme=None,
             alt=alt,
         )
         st.caption(alt)
@@ -369,10 +380,11 @@ def face_gallery(result: VideoResult, count: int, columns: int = 4, width: int =
                 if frame.crop is not None:
                     st.image(frame.crop, width=width, alt=face_alt(frame))
                 if compact:
-                    st.caption(f"**{frame.time_s:.1f} s**  \natt. {frame.attention:.3f}  \nfake {p}")
+                    st.caption(f"**{frame.time_s:.1f} s**  \n{ATTENTION.lower()} {frame.attention:.3f}  \n{p}")
                 else:
                     st.caption(
-                        f"**{frame.time_s:.2f} s** · attention {frame.attention:.3f}  \nfake {p} · certainty {c}"
+                        f"**{frame.time_s:.2f} s** · {ATTENTION.lower()} {frame.attention:.3f}  \n"
+                        f"{FRAME_PROBABILITY.lower()} {p} · {CERTAINTY.lower()} {c}"
                     )
 
 
@@ -420,7 +432,7 @@ def signal_rows(result: VideoResult) -> None:
     if not result.signals:
         return
     with st.container(key="signal_rows"):
-        st.markdown("#### Signals")
+        st.header("Signals")
         for signal in result.signals:
             st.markdown(f"- {signal_sentence(signal)}")
 
@@ -434,15 +446,15 @@ def full_result_view(opened: Opened, app: AppSettings) -> None:
     with verdict_col:
         verdict_card(result)
     with quality_col, st.container(border=True):
-        st.markdown("#### Input quality")
+        st.header("Input quality")
         quality_panel(quality)
-    st.markdown("#### Timeline")
+    st.header("Timeline")
     timeline_section(result, key)
     signal_rows(result)
-    st.markdown("#### Faces the model weighed most")
+    st.header("Faces the model weighed most")
     face_gallery(result, app.gallery_faces)
     with st.container(key="people_panel"):
-        st.markdown("#### Every person")
+        st.header("Every person")
         people_panel(result, key, timeline_section, face_gallery, app.gallery_faces)
     provenance_panel(result)
     keyframes_panel(result, key)
@@ -454,7 +466,7 @@ def full_result_view(opened: Opened, app: AppSettings) -> None:
         NoteError,
         key,
     )
-    st.markdown("#### Reports")
+    st.header("Reports")
     st.caption(
         "The PDF evidence report and the printable HTML report hold the file name, size, SHA-256, source link, "
         "model version and hash, settings, assessment with its band and reasons, every person, the chart, top "

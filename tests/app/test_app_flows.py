@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.history import ANALYSIS_PARAM
 from dashboard.settings import AppSettings
 from dashboard.store import Store
-from tests.app.apptest_helpers import logged_in, open_page, titles
+from dashboard.wording import VIDEO_PROBABILITY
+from tests.app.apptest_helpers import logged_in, open_page
 from tests.dashboard.builders import fast_settings, make_user
 
 pytest_plugins = ["tests.dashboard.support"]
@@ -37,7 +39,7 @@ def test_analyze_shows_verdict_timeline_faces_quality_and_downloads(store: Store
     assert not app.exception
     assert "Assessment:" in markdown(app)
     assert "Face texture (CNN-LSTM) estimates a" in markdown(app)  # the row per signal
-    assert any(m.label == "Fake probability" for m in app.metric)
+    assert any(m.label == VIDEO_PROBABILITY for m in app.metric)
     assert "UNTRAINED MODEL" in " ".join(e.value for e in app.error)
     assert len(app.get("plotly_chart")) == 1
     assert len(app.image) >= 2  # the selected frame and the gallery
@@ -84,16 +86,60 @@ def test_no_face_clip_abstains(store: Store, blank_clip: Path) -> None:
     assert any("no face was found" in i.value.lower() for i in app.info)
 
 
-def test_history_lists_only_my_analyses_and_reopens_one(store: Store, astronaut_clip: Path, blank_clip: Path) -> None:
+def history_links(app: AppTest) -> dict[str, str]:
+    """The History rows' links: label -> query string."""
+    return {link.proto.label: link.proto.query_string for link in app.main.get("page_link")}
+
+
+def open_linked(app: AppTest, analysis_id: int | str) -> AppTest:
+    """Analyze opened from a link (or a reload) that names an analysis."""
+    app.switch_page("pages/1_Analyze.py")
+    app.query_params[ANALYSIS_PARAM] = str(analysis_id)
+    return app.run()
+
+
+def test_history_lists_only_my_analyses_and_links_to_one(store: Store, astronaut_clip: Path, blank_clip: Path) -> None:
     upload(logged_in("bob", "pages/1_Analyze.py"), blank_clip, "bobs-secret.mp4")
     app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "adas.mp4")
+    ada = store.get_user("ada")
+    assert ada is not None
+    (mine,) = store.list_analyses(ada.id)
+    assert app.query_params[ANALYSIS_PARAM] == str(mine.id)  # the URL names what is shown
     open_page("pages/4_History.py", app)
-    text = " ".join(str(m.value) for m in app.markdown)
-    assert "adas.mp4" in text and "bobs-secret.mp4" not in text
-    next(b for b in app.button if b.label == "Open").click()
-    app.run()
-    assert "Analyze a clip" in titles(app)
+    assert history_links(app) == {"Open adas.mp4": f"{ANALYSIS_PARAM}={mine.id}"}
+    assert any(mine.sha256[:12] in c.value for c in app.caption)  # the hash prefix
+    app = open_linked(logged_in("ada"), mine.id)  # a reload: a new session, the same account
+    assert "Assessment:" in markdown(app)
     assert "Showing **adas.mp4** from your history." in " ".join(c.value for c in app.caption)
+
+
+def test_a_link_to_another_users_analysis_shows_nothing_of_it(store: Store, astronaut_clip: Path) -> None:
+    upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "adas.mp4")
+    ada = store.get_user("ada")
+    assert ada is not None
+    (mine,) = store.list_analyses(ada.id)
+    for value in (mine.id, "not-a-number"):
+        app = open_linked(logged_in("bob"), value)
+        assert "Assessment:" not in markdown(app) and "adas.mp4" not in markdown(app)
+        if value == mine.id:
+            assert any("not in your history" in w.value for w in app.warning)
+
+
+def test_history_filters_by_name_and_verdict(store: Store, astronaut_clip: Path, blank_clip: Path) -> None:
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "interview.mp4")
+    upload(app, blank_clip, "street.mp4")
+    open_page("pages/4_History.py", app)
+    assert set(history_links(app)) == {"Open interview.mp4", "Open street.mp4"}
+    next(t for t in app.text_input if t.label == "File name contains").input("STREET")
+    app.run()
+    assert set(history_links(app)) == {"Open street.mp4"}
+    next(t for t in app.text_input if t.label == "File name contains").input("")
+    next(m for m in app.multiselect if m.label == "Assessment").set_value(["no_face"])
+    app.run()
+    assert set(history_links(app)) == {"Open street.mp4"}
+    next(t for t in app.text_input if t.label == "File name contains").input("interview")
+    app.run()
+    assert not history_links(app) and any("matches these filters" in i.value for i in app.info)
 
 
 def test_history_delete_asks_then_deletes_only_mine(store: Store, astronaut_clip: Path) -> None:
@@ -102,7 +148,7 @@ def test_history_delete_asks_then_deletes_only_mine(store: Store, astronaut_clip
     ada, bob = store.get_user("ada"), store.get_user("bob")
     assert ada is not None and bob is not None
     open_page("pages/4_History.py", app)
-    next(b for b in app.button if b.label == "Delete").click()
+    next(b for b in app.button if b.label == "Delete same.mp4").click()
     app.run()
     assert store.count_analyses(ada.id) == 1  # nothing happens before the confirmation
     next(b for b in app.button if b.label == "Yes, delete").click()
@@ -111,10 +157,8 @@ def test_history_delete_asks_then_deletes_only_mine(store: Store, astronaut_clip
     assert store.count_analyses(bob.id) == 1
     assert any("Deleted the analysis of same.mp4" in s.value for s in app.success)
     # Bob's analysis shares the stored result, which must survive Ada's delete.
-    open_page("pages/4_History.py", bob_app)
-    next(b for b in bob_app.button if b.label == "Open").click()
-    bob_app.run()
-    assert "Assessment:" in markdown(bob_app)
+    (bobs,) = store.list_analyses(bob.id)
+    assert "Assessment:" in markdown(open_linked(bob_app, bobs.id))
 
 
 def test_lab_switches_rules_and_temperature(store: Store, astronaut_clip: Path) -> None:

@@ -39,8 +39,13 @@ def test_logged_in_session_sees_the_page(app_env: AppSettings, user: str, page: 
 
 def test_home_lists_the_pages(app_env: AppSettings, user: str) -> None:
     app = logged_in(user)
-    labels = [link.label for link in app.get("page_link")]
-    assert labels == ["Analyze a clip", "Compare two clips", "Attention lab", "History", "Model card"]
+    pages = ["Analyze a clip", "Compare two clips", "Attention lab", "History", "Model card"]
+    assert [link.label for link in app.main.get("page_link")] == pages
+    assert [link.label for link in app.sidebar.get("page_link")] == ["Home", *pages]  # the menu, after login
+
+
+def test_anonymous_visitor_gets_no_menu(app_env: AppSettings) -> None:
+    assert not open_page("pages/4_History.py").get("page_link")
 
 
 def test_analyze_offers_the_upload_with_the_allowed_types(app_env: AppSettings, user: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from dashboard.charts import describe_lab, describe_timeline, lab_figure, timeline_figure
 from dashboard.lab import apply_strategy
 from dashboard.model_card import metric_rows, read_model_files
+from dashboard.wording import ATTENTION, CERTAINTY, FRAME_PROBABILITY
 from tests.dashboard.builders import make_result
 
 
@@ -15,8 +16,8 @@ def test_timeline_has_the_three_series_and_the_attention_strip() -> None:
     result = make_result([0.9, None, 0.2, 0.7])
     figure = timeline_figure(result)
     names = [trace.name for trace in figure.data]
-    assert {"Fake probability (frame)", "Certainty", "Attention weight", "No face", "Attention strip"} <= set(names)
-    probability = next(t for t in figure.data if t.name == "Fake probability (frame)")
+    assert {FRAME_PROBABILITY, CERTAINTY, ATTENTION, "No face", "Attention strip"} <= set(names)
+    probability = next(t for t in figure.data if t.name == FRAME_PROBABILITY)
     assert list(probability.customdata) == [0, 1, 2, 3]  # a click maps back to the frame
     assert figure.layout.title.text
     assert figure.layout.xaxis2.title.text == "Time (s)"
@@ -35,7 +36,7 @@ def test_descriptions_give_the_numbers() -> None:
     assert "no frames" in describe_timeline(make_result([]))
     lab = apply_strategy("mean", result, 0.2)
     assert "0.60" in describe_lab(lab)
-    assert lab_figure(result, lab).layout.title.text.startswith("Frame weights")
+    assert lab_figure(result, lab).layout.title.text.startswith(ATTENTION)
 
 
 def test_model_files_absent(tmp_path: Path) -> None:

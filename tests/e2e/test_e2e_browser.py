@@ -214,14 +214,15 @@ def report_frame_time(page, position: int) -> float:
     """The time of the `position`-th sampled frame, as the chart holds it."""
     return float(
         page.evaluate(
-            "(i) => document.querySelector('.js-plotly-plot')._fullData.find(t => t.name.startsWith('Fake')).x[i]",
+            "(i) => document.querySelector('.js-plotly-plot')._fullData"
+            ".find(t => t.name === 'Frame probability of manipulation').x[i]",
             position,
         )
     )
 
 
 def nav(page, label: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=label).click()
+    page.get_by_test_id("stSidebar").get_by_role("link", name=label).first.click()
 
 
 def register(page) -> None:
@@ -321,15 +322,24 @@ def test_register_log_in_analyse_download_and_every_page(
     page.get_by_test_id("stRadioGroup").get_by_text("Full model (attention + LSTM)").click()
     wait_idle(page)
     expect(page.get_by_test_id("stTable")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Video probability of manipulation")).to_be_visible()
+    expect(page.get_by_text("Probability of manipulation").first).to_be_visible()
     shoot(page, "attention_lab", full=True)
 
     nav(page, "History")
     expect(page.get_by_text("Only you can see them")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text(ten_second_clip.name)).to_be_visible()
-    expect(page.get_by_text(faceless_clip.name)).to_be_visible()
+    expect(page.get_by_role("link", name=f"Open {ten_second_clip.name}")).to_be_visible()
+    expect(page.get_by_role("link", name=f"Open {faceless_clip.name}")).to_be_visible()
     wait_idle(page)
     shoot(page, "history")
+
+    # A History row opens its analysis with a link that survives a reload.
+    page.get_by_role("link", name=f"Open {ten_second_clip.name}").click()
+    expect(page.get_by_text(f"Showing {ten_second_clip.name} from your history")).to_be_visible(timeout=60_000)
+    assert "analysis=" in page.url
+    page.reload()
+    expect(page.get_by_text(f"Showing {ten_second_clip.name} from your history")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Assessment:").first).to_be_visible(timeout=60_000)
+    wait_idle(page)
 
     nav(page, "Model card")
     expect(page.get_by_role("heading", name="Limitations")).to_be_visible(timeout=30_000)
