@@ -24,11 +24,13 @@ from dashboard.report import SETTINGS_SHOWN, top_faces
 from dashboard.settings import APP_NAME
 from dashboard.store import CaseNote
 from dashboard.wording import (
+    ATTENTION,
+    FRAME_PROBABILITY,
     UNTRAINED_WARNING,
     assessment_label,
     band_summary,
-    model_limits,
     person_sentence,
+    plain_limits,
 )
 from pipeline.keyframes import Keyframe
 from pipeline.results import VideoResult
@@ -151,11 +153,11 @@ def pdf_report(
     if result.people:
         pdf.image(io.BytesIO(timeline_png(result)), w=PAGE_WIDTH_MM)
         pdf.paragraph(
-            "Fake probability of each sampled frame, one line per person; the dashed lines are the band's limits.",
+            f"{FRAME_PROBABILITY} of each sampled frame, one line per person; the dashed lines are the band's limits.",
             size=7.5,
         )
 
-    crops = [(f"{f.time_s:.2f} s, attention {f.attention:.3f}", f.crop) for f in top_faces(result, faces)]
+    crops = [(f"{f.time_s:.2f} s, {ATTENTION.lower()} {f.attention:.3f}", f.crop) for f in top_faces(result, faces)]
     crops += [
         (f"Person {p.id} at {f.time_s:.2f} s", f.crop)
         for p in result.people[1:]
@@ -213,7 +215,7 @@ def pdf_report(
     pdf.bullets(quality.warnings or ["No quality warning."])
 
     pdf.heading("Limitations")
-    pdf.bullets(model_limits(info))
+    pdf.bullets(plain_limits(info))
     pdf.paragraph(
         "This report records what an automated model estimated; it is not proof that a video is or is not "
         "manipulated. Keep the original file: its SHA-256 identifies exactly the bytes that were analysed.",
@@ -223,7 +225,7 @@ def pdf_report(
 
 
 def timeline_png(result: VideoResult) -> bytes:
-    """The per-person, per-frame fake probability as a static chart."""
+    """The per-person frame probability of manipulation as a static chart."""
     figure, axis = plt.subplots(figsize=(7.2, 2.4), dpi=130)
     for person, colour in zip(result.people, PERSON_COLOURS * 4, strict=False):
         points = [(f.time_s, f.p_fake) for f in person.records if f.p_fake is not None]
@@ -237,7 +239,7 @@ def timeline_png(result: VideoResult) -> bytes:
     axis.set_ylim(0, 1)
     axis.set_xlim(0, max(result.video.duration_s, 1e-3))
     axis.set_xlabel("time (s)")
-    axis.set_ylabel("fake probability")
+    axis.set_ylabel(FRAME_PROBABILITY)
     axis.legend(fontsize=7, loc="upper right")
     figure.tight_layout()
     buffer = io.BytesIO()

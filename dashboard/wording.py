@@ -141,18 +141,19 @@ ASSESSMENT_LABELS = {
     Assessment.NO_FACE: "No face found: no assessment",
     Assessment.ERROR: "Could not be analysed",
 }
+# Text only: an icon inside a badge leaks its name ("check_circle") into copied text and screen readers.
 ASSESSMENT_BADGES = {
-    Assessment.SIGNS_OF_MANIPULATION: ":red-badge[:material/report: {}]",
-    Assessment.INCONCLUSIVE: ":orange-badge[:material/help: {}]",
-    Assessment.NO_SIGNS_FOUND: ":blue-badge[:material/search_off: {}]",
-    Assessment.NO_FACE: ":gray-badge[:material/help: {}]",
-    Assessment.ERROR: ":gray-badge[:material/error: {}]",
+    Assessment.SIGNS_OF_MANIPULATION: ":red-badge[{}]",
+    Assessment.INCONCLUSIVE: ":orange-badge[{}]",
+    Assessment.NO_SIGNS_FOUND: ":blue-badge[{}]",
+    Assessment.NO_FACE: ":gray-badge[{}]",
+    Assessment.ERROR: ":gray-badge[{}]",
 }
 CREDENTIAL_BADGES = {
     CredentialState.ABSENT: ":gray-badge[none]",
-    CredentialState.TRUSTED: ":green-badge[:material/verified: valid, trusted signer]",
-    CredentialState.VALID_UNTRUSTED: ":orange-badge[:material/gpp_maybe: valid, signer not trusted]",
-    CredentialState.INVALID: ":red-badge[:material/gpp_bad: invalid]",
+    CredentialState.TRUSTED: ":green-badge[valid, trusted signer]",
+    CredentialState.VALID_UNTRUSTED: ":orange-badge[valid, signer not trusted]",
+    CredentialState.INVALID: ":red-badge[invalid]",
     CredentialState.UNREADABLE: ":gray-badge[unreadable]",
 }
 WHY_MOSTLY_INCONCLUSIVE = (
@@ -212,7 +213,11 @@ def person_label(person: PersonResult) -> str:
 
 def person_sentence(person: PersonResult) -> str:
     """Who, when, and what the model says about them."""
-    probability = "no score" if person.probability_fake is None else f"fake probability {person.probability_fake:.2f}"
+    probability = (
+        "no score"
+        if person.probability_fake is None
+        else f"{VIDEO_PROBABILITY.lower()} {person.probability_fake:.2f}"
+    )
     return (
         f"{person_label(person)}, seen from {person.first_s:.1f} s to {person.last_s:.1f} s in "
         f"{person.frame_count} sampled frames: {probability}, {assessment_label(person.assessment).lower()}."

@@ -49,16 +49,9 @@ from dashboard.wording import (
     verdict_sentence,
 )
 from pipeline.faces.registry import available_detectors
-from pipeline.results import Verdict, VideoResult
+from pipeline.results import VideoResult
 
 CURRENT = "current_analysis_id"
-# Text only: an icon inside the badge leaked its name ("check_circle") into copied text and screen readers.
-VERDICT_BADGES = {
-    Verdict.FAKE: ":red-badge[{}]",
-    Verdict.REAL: ":green-badge[{}]",
-    Verdict.NO_FACE: ":gray-badge[{}]",
-    Verdict.ERROR: ":gray-badge[{}]",
-}
 
 
 @dataclass(frozen=True)

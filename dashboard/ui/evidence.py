@@ -20,8 +20,10 @@ from dashboard.store import CaseNote
 from dashboard.wording import (
     ASSESSMENT_BADGES,
     CREDENTIAL_BADGES,
+    VIDEO_PROBABILITY,
     assessment_label,
     band_summary,
+    percent,
     person_label,
     person_sentence,
 )
@@ -33,7 +35,7 @@ def assessment_card(result: VideoResult, key: str | None = None) -> None:
     """The three-level verdict with its reasons and the band behind it."""
     badge = ASSESSMENT_BADGES[result.assessment].format(assessment_label(result.assessment))
     with st.container(border=True, key=key):
-        st.markdown(f"#### Assessment: {badge}")
+        st.markdown(f"## Assessment: {badge}")
         for reason in result.assessment_reasons:
             st.markdown(f"- {_md(reason)}")
         suspicious = result.most_suspicious_person
@@ -66,7 +68,7 @@ def people_panel(
                 "Person": person_label(p),
                 "Appears": f"{p.first_s:.1f}–{p.last_s:.1f} s",
                 "Frames": p.frame_count,
-                "Fake probability": "—" if p.probability_fake is None else f"{p.probability_fake:.2f}",
+                VIDEO_PROBABILITY: percent(p.probability_fake),
                 "Assessment": assessment_label(p.assessment),
             }
             for p in result.people
@@ -89,7 +91,7 @@ def people_panel(
 def provenance_panel(result: VideoResult) -> None:
     """Content Credentials and container metadata, failures shown, never hidden."""
     with st.container(border=True, key="provenance_panel"):
-        st.markdown("#### Provenance")
+        st.header("Provenance")
         if result.provenance is None:
             st.info("Provenance was not checked for this analysis (analysed before this check existed).")
             return
@@ -129,7 +131,7 @@ def provenance_panel(result: VideoResult) -> None:
 def keyframes_panel(result: VideoResult, key: str) -> None:
     """Thumbnails with time and hash, the ZIP download and how to search with them."""
     with st.container(border=True, key="keyframes_panel"):
-        st.markdown("#### Keyframes for reverse image search")
+        st.header("Keyframes for reverse image search")
         if not result.keyframes:
             st.info("No keyframes were kept for this analysis.")
             return
@@ -169,7 +171,7 @@ def pdf_download(
 def notes_panel(notes: list[CaseNote], add: Callable[[str], object], error_type: type[Exception], key: str) -> None:
     """The case notes kept with this analysis (shown as plain text) and a form to add one."""
     with st.container(border=True, key="case_notes"):
-        st.markdown("#### Case notes")
+        st.header("Case notes")
         for note in notes:
             st.caption(f"{note.created_utc} · {note.author}")
             st.text(note.text)

@@ -21,7 +21,7 @@ from dashboard.theme import (
     TEXT_COLOR,
     contrast_ratio,
 )
-from dashboard.ui.components import VERDICT_BADGES
+from dashboard.wording import ASSESSMENT_BADGES, CREDENTIAL_BADGES
 from tests.dashboard.builders import make_result
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,4 +76,5 @@ def test_report_has_landmarks() -> None:
 
 
 def test_verdict_badges_hold_no_icon_name() -> None:
-    assert all(":material/" not in badge for badge in VERDICT_BADGES.values())
+    badges = [*ASSESSMENT_BADGES.values(), *CREDENTIAL_BADGES.values()]
+    assert all(":material/" not in badge for badge in badges)
