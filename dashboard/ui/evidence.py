@@ -140,7 +140,12 @@ def keyframes_panel(result: VideoResult, key: str) -> None:
         for position, frame in enumerate(result.keyframes):
             kind = "shot" if frame.kind == KeyframeKind.SHOT else "face the model weighed most"
             with columns[position % 4]:
-                st.image(frame.rgb, caption=f"{frame.time_s:.2f} s · {kind} · pHash {frame.phash}", width=180)
+                st.image(
+                    frame.rgb,
+                    caption=f"{frame.time_s:.2f} s · {kind} · pHash {frame.phash}",
+                    alt=f"Keyframe at {frame.time_s:.2f} s ({kind}) for reverse image search",
+                    width=180,
+                )
         st.download_button(
             "Download keyframes (ZIP)",
             keyframes_zip(result.keyframes, result.file, result.sha256),
