@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.lab import STRATEGIES, LabOutcome, effective_frames, frame_arrays
+from dashboard.lab import STRATEGIES, LabOutcome, effective_frames, equal_share, frame_arrays, weight_shares
 from dashboard.theme import FAKE_TEXT_COLOR, FONT_FAMILY, PLOTLY_TEMPLATE, TEXT_COLOR
 from dashboard.wording import ATTENTION, CERTAINTY, FRAME_PROBABILITY, THRESHOLD, TIMELINE_TITLE, VIDEO_PROBABILITY
 from pipeline.results import VideoResult
@@ -185,21 +185,16 @@ def describe_timeline(result: VideoResult) -> str:
     return text
 
 
-def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> go.Figure:
-    """How much each frame counts under the chosen rule, over the frame probabilities."""
+def lab_figure(
+    result: VideoResult, outcome: LabOutcome, share_top: float | None = None, height: int = 520
+) -> go.Figure:
+    """Top: frame probabilities and the video probability. Bottom, in its own panel: each frame's share
+    of the verdict in percent, on an axis that stays put while the temperature moves (`share_top`),
+    with a line at the share every face frame would get if all counted the same."""
     times, _, _ = frame_arrays(result)
-    figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_trace(
-        go.Bar(
-            x=times,
-            y=outcome.weights,
-            name=ATTENTION,
-            marker_color=ATTENTION_COLOR,
-            opacity=0.6,
-            hovertemplate="t=%{x:.2f} s<br>" + ATTENTION.lower() + " %{y:.3f}<extra></extra>",
-        ),
-        secondary_y=True,
-    )
+    shares = weight_shares(outcome.weights)
+    top = max(share_top or 0.0, float(shares.max(initial=0.0)), 2 * equal_share(result), 1.0) * 1.1
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.5, 0.5], vertical_spacing=0.1)
     figure.add_trace(
         go.Scatter(
             x=times,
@@ -209,7 +204,8 @@ def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> g
             line={"color": FAKE_COLOR, "width": 1.5},
             hovertemplate="t=%{x:.2f} s<br>" + FRAME_PROBABILITY.lower() + " %{y:.2f}<extra></extra>",
         ),
-        secondary_y=False,
+        row=1,
+        col=1,
     )
     if outcome.probability is not None:
         figure.add_hline(
@@ -218,23 +214,37 @@ def lab_figure(result: VideoResult, outcome: LabOutcome, height: int = 420) -> g
             annotation_text=f"{VIDEO_PROBABILITY.lower()} {outcome.probability:.2f}",
             annotation_position="bottom right",
             annotation_font_color=TEXT_COLOR,
+            row=1,
+            col=1,
         )
-    figure.update_yaxes(title_text=FRAME_PROBABILITY, range=[-0.03, 1.03], secondary_y=False)
-    figure.update_yaxes(
-        title_text=ATTENTION,
-        range=[0, max(float(outcome.weights.max()), 1e-6) * 1.15],
-        secondary_y=True,
-        showgrid=False,
-        tickmode="auto",
-        nticks=4,
-        tickformat=".2f",
+    figure.add_trace(
+        go.Bar(
+            x=times,
+            y=shares,
+            name=f"{ATTENTION} (share of the verdict, %)",
+            marker_color=ATTENTION_COLOR,
+            hovertemplate="t=%{x:.2f} s<br>share %{y:.1f}%<extra></extra>",
+        ),
+        row=2,
+        col=1,
     )
-    figure.update_xaxes(title_text="Time (s)")
+    figure.add_hline(
+        y=equal_share(result),
+        line={"color": TEXT_COLOR, "dash": "dash", "width": 1},
+        annotation_text=f"equal share {equal_share(result):.1f}%",
+        annotation_position="top left",
+        annotation_font_color=TEXT_COLOR,
+        row=2,
+        col=1,
+    )
+    figure.update_yaxes(title_text="Probability", range=[-0.03, 1.03], row=1, col=1)
+    figure.update_yaxes(title_text="Share (%)", range=[0, top], row=2, col=1)
+    figure.update_xaxes(title_text="Time (s)", row=2, col=1)
     figure.update_layout(
         title={"text": f"{ATTENTION} of each frame: {STRATEGIES[outcome.strategy]}", "x": 0, "xanchor": "left"},
         height=height,
         margin={"l": 10, "r": 10, "t": 50, "b": 90},
-        legend={"orientation": "h", "y": -0.2, "x": 0, "yanchor": "top"},
+        legend={"orientation": "h", "y": -0.15, "x": 0, "yanchor": "top"},
         font=FONT,
         template=PLOTLY_TEMPLATE,
         bargap=0.3,

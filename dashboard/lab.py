@@ -74,6 +74,34 @@ def apply_strategy(
     return LabOutcome(strategy, float(probability), weights, frame_p, calibrated, verdict)
 
 
+# Below this change in any frame's share (in percentage points) across the whole temperature range,
+# the temperature cannot visibly change the verdict.
+TEMPERATURE_MATTERS_POINTS = 2.0
+LOWEST_TEMPERATURE = 0.05
+HIGHEST_TEMPERATURE = 2.0
+
+
+def weight_shares(weights: np.ndarray) -> np.ndarray:
+    """Weights as percentages of 100 (they sum to 1 over the face frames)."""
+    return 100.0 * np.asarray(weights, dtype=np.float64)
+
+
+def equal_share(result: VideoResult) -> float:
+    """Each face frame's share when all count the same, in percent."""
+    return 100.0 / result.face_frames if result.face_frames else 0.0
+
+
+def temperature_swing(result: VideoResult, measure: str = "margin") -> float:
+    """The most any frame's share moves between the lowest and highest temperature, in percentage points.
+
+    Small when every face frame is about equally sure: then weighting by certainty is a plain mean
+    at any temperature.
+    """
+    low = apply_strategy("certainty_attention", result, LOWEST_TEMPERATURE, measure=measure)
+    high = apply_strategy("certainty_attention", result, HIGHEST_TEMPERATURE, measure=measure)
+    return float(np.max(np.abs(weight_shares(low.weights) - weight_shares(high.weights)), initial=0.0))
+
+
 def effective_frames(weights: np.ndarray) -> float:
     """1 / sum(w^2): how many frames the rule really listens to (all of them for a plain mean)."""
     total = float(np.square(weights).sum())
@@ -90,7 +118,11 @@ CERTAINTY_ATTENTION_EXPLAINED = """
 3. Sure frames get more say. The **temperature** decides how much more: a low temperature lets
    the few surest frames dominate; a high one treats all frames almost equally, like a plain average.
 4. The full model feeds the weighted frames, in order, to a small memory network (an LSTM) that
-   reads the clip like a sentence and gives the final probability.
+   reads the clip like a sentence and gives a raw probability.
+5. **Calibration** comes last: the raw probability is adjusted by a fixed formula fitted on clips the
+   model had not trained on, so that "70%" means that about 7 in 10 such clips were fake. The
+   number on the Analyze page is this calibrated one. The simple rules (mean, maximum, confident)
+   are not calibrated, so compare them with each other rather than with the full model.
 
 Why bother? A blurry, turned-away or half-hidden face gives an unsure score. Averaging would let
 those frames water down the clear evidence; certainty attention listens to the frames that show

@@ -214,9 +214,7 @@ def person_label(person: PersonResult) -> str:
 def person_sentence(person: PersonResult) -> str:
     """Who, when, and what the model says about them."""
     probability = (
-        "no score"
-        if person.probability_fake is None
-        else f"{VIDEO_PROBABILITY.lower()} {person.probability_fake:.2f}"
+        "no score" if person.probability_fake is None else f"{VIDEO_PROBABILITY.lower()} {person.probability_fake:.2f}"
     )
     return (
         f"{person_label(person)}, seen from {person.first_s:.1f} s to {person.last_s:.1f} s in "

@@ -7,10 +7,15 @@ from dashboard.charts import CHART_CONFIG, describe_lab, lab_figure
 from dashboard.lab import (
     CERTAINTY_ATTENTION_EXPLAINED,
     FULL_MODEL,
+    HIGHEST_TEMPERATURE,
+    LOWEST_TEMPERATURE,
     STRATEGIES,
+    TEMPERATURE_MATTERS_POINTS,
     USES_TEMPERATURE,
     apply_strategy,
     effective_frames,
+    temperature_swing,
+    weight_shares,
 )
 from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
@@ -23,8 +28,9 @@ store = runtime.get_store(app)
 
 st.title("Attention lab")
 st.markdown(
-    "Take a clip you analysed and change **how the frames are combined** into one verdict. "
-    "The bars show how much each frame counts; the dotted line is the video probability."
+    "Take a clip you analysed and change **how the frames are combined** into one verdict. It opens on the "
+    "full model at its own temperature: the number the Analyze page shows. The lower panel shows each "
+    "frame's share of the verdict; the dashed line is the share every frame would get if all counted the same."
 )
 
 chosen = pick_analysis(user, "Clip", "lab_pick", store, st.session_state.get(CURRENT))
@@ -47,15 +53,15 @@ with controls:
     strategy = st.radio(
         "Aggregation rule",
         options,
-        index=options.index("certainty_attention"),
+        index=options.index(FULL_MODEL if same_model else "certainty_attention"),
         format_func=STRATEGIES.__getitem__,
         horizontal=True,
         key="lab_strategy",
     )
     temperature = st.slider(
         "Attention temperature",
-        min_value=0.05,
-        max_value=2.0,
+        min_value=LOWEST_TEMPERATURE,
+        max_value=HIGHEST_TEMPERATURE,
         value=round(engine.model_temperature, 2),
         step=0.05,
         key="lab_temperature",
@@ -72,17 +78,47 @@ def outcome_for(name: str):
     return apply_strategy(name, result, temperature, output, measure=engine.certainty_measure)
 
 
+def share_axis_top(name: str) -> float:
+    """The weight panel's top for this rule over the whole temperature range (its peak is at the lowest
+    temperature), so moving the slider changes the bars, not the axis."""
+    if name not in USES_TEMPERATURE:
+        return 0.0
+    output = engine.full_model(opened.analysis.result_key, result, LOWEST_TEMPERATURE) if name == FULL_MODEL else None
+    peaked = apply_strategy(name, result, LOWEST_TEMPERATURE, output, measure=engine.certainty_measure)
+    return float(weight_shares(peaked.weights).max(initial=0.0))
+
+
 outcome = outcome_for(strategy)
 with readout, st.container(border=True):
     st.metric(VIDEO_PROBABILITY, percent(outcome.probability))
     st.markdown(f"**Verdict: {outcome.verdict}** ({THRESHOLD.lower()} {100 * result.threshold:.0f}%)")
     st.caption(
-        f"Listens to about {effective_frames(outcome.weights):.1f} of {result.face_frames} face frames."
-        + ("" if outcome.calibrated else " Frame-level rules are not calibrated.")
+        f"Listens to about {effective_frames(outcome.weights):.1f} of {result.face_frames} face frames. "
+        + (
+            "Calibrated, like the Analyze page's number"
+            if outcome.calibrated
+            else "Not calibrated: compare it with the other simple rules"
+        )
+        + f"; the Analyze page shows {percent(result.probability_fake)} for this clip."
+    )
+
+swing = temperature_swing(result, engine.certainty_measure)
+if strategy not in USES_TEMPERATURE:
+    st.info(f"{STRATEGIES[strategy]} ignores the temperature: the slider has no effect on this rule.")
+elif swing < TEMPERATURE_MATTERS_POINTS:
+    st.info(
+        "Here the temperature cannot matter: every face frame is about equally sure, so weighting frames by "
+        f"certainty gives each about the same share at any temperature (no frame's share moves more than "
+        f"{swing:.1f} percentage points from {LOWEST_TEMPERATURE} to {HIGHEST_TEMPERATURE}). Try a clip whose "
+        "frames disagree."
     )
 
 st.plotly_chart(
-    lab_figure(result, outcome), key="lab_chart", config=CHART_CONFIG, theme=None, alt=describe_lab(outcome)
+    lab_figure(result, outcome, share_top=share_axis_top(strategy)),
+    key="lab_chart",
+    config=CHART_CONFIG,
+    theme=None,
+    alt=describe_lab(outcome),
 )
 st.caption(describe_lab(outcome))
 

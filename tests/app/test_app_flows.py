@@ -165,7 +165,12 @@ def test_lab_switches_rules_and_temperature(store: Store, astronaut_clip: Path) 
     app = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip)
     open_page("pages/3_Attention_lab.py", app)
     assert not app.exception
-    assert "How certainty-based attention works" in markdown(app)
+    assert "How certainty-based attention works" in markdown(app) and "Calibration" in markdown(app)
+    radio = next(r for r in app.radio if r.label == "Aggregation rule")
+    assert radio.value == "full_model"  # it opens on the number the Analyze page shows
+    analyze_number = next(m.value for m in open_page("pages/1_Analyze.py", app).metric if m.label == VIDEO_PROBABILITY)
+    open_page("pages/3_Attention_lab.py", app)
+    assert app.metric[0].value == analyze_number
     radio = next(r for r in app.radio if r.label == "Aggregation rule")
     assert list(radio.options) == [
         "Mean of all face frames",

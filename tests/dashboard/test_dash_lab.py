@@ -48,3 +48,30 @@ def test_full_model_uses_the_model_output_and_its_calibration() -> None:
 def test_no_face_clip_has_nothing_to_weigh() -> None:
     outcome = apply_strategy("mean", make_result([None, None]), 0.2)
     assert outcome.probability is None and outcome.verdict == "no_face" and outcome.weights.sum() == 0
+
+
+def test_temperature_cannot_matter_when_every_frame_is_equally_sure() -> None:
+    from dashboard.lab import TEMPERATURE_MATTERS_POINTS, temperature_swing
+
+    steady = make_result([0.8, 0.8, 0.8, 0.8])  # the same certainty everywhere
+    mixed = make_result([0.98, 0.55, 0.5, 0.9])
+    assert temperature_swing(steady) < TEMPERATURE_MATTERS_POINTS
+    assert temperature_swing(mixed) > TEMPERATURE_MATTERS_POINTS
+
+
+def test_lab_weights_sit_in_their_own_panel_as_shares_on_a_fixed_axis() -> None:
+    from dashboard.charts import lab_figure
+    from dashboard.lab import apply_strategy, equal_share, weight_shares
+
+    result = make_result([0.98, 0.55, 0.5, 0.9])
+    warm = apply_strategy("certainty_attention", result, 2.0)
+    cold_outcome = apply_strategy("certainty_attention", result, 0.05)
+    peak = float(weight_shares(cold_outcome.weights).max())  # what the page passes: the lowest temperature's peak
+    figure = lab_figure(result, warm, share_top=peak)
+    bars = next(t for t in figure.data if t.type == "bar")
+    assert bars.yaxis == "y2"  # the lower panel, not a second axis over the probabilities
+    assert abs(sum(bars.y) - 100.0) < 1e-6  # shares of 100%
+    assert figure.layout.yaxis2.range[1] >= peak > max(bars.y)  # the axis the coldest needs, not this one's
+    cold = lab_figure(result, cold_outcome, share_top=peak)
+    assert list(cold.layout.yaxis2.range) == list(figure.layout.yaxis2.range)
+    assert any(abs(shape.y0 - equal_share(result)) < 1e-9 for shape in figure.layout.shapes)
