@@ -1,7 +1,7 @@
 """The default batch runner: a local process pool, one loaded model per worker process.
 
 Processes (spawned, not forked: TensorFlow and LiteRT hold threads a fork would copy in a broken
-state) each load the scorer once and get an equal share of the CPUs. At most a few clips per
+state) each load the scorer once and get an equal share of OpenCV's threads. At most a few clips per
 worker are in flight, so an archive of millions of files is streamed, not queued whole.
 This module imports no Ray.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
-from pipeline.batch.work import Task, load_scorer, pin_worker, score_task
+from pipeline.batch.work import Task, load_scorer, score_task, share_threads
 from pipeline.results import error_json
 from pipeline.settings import Settings
 
@@ -23,12 +23,9 @@ IN_FLIGHT_PER_WORKER = 2
 _scorer: Any = None
 
 
-def _start_worker(settings: Settings, workers: int, started: Any, ready: Any) -> None:
+def _start_worker(settings: Settings, workers: int, ready: Any) -> None:
     global _scorer
-    with started.get_lock():
-        index = started.value
-        started.value += 1
-    pin_worker(index, workers)
+    share_threads(workers)
     _scorer = load_scorer(settings)
     ready.put(time.time())
 
@@ -54,14 +51,13 @@ class LocalPool:
         return times
 
     def results(self, tasks: Iterable[Task]) -> Iterator[dict[str, Any]]:
-        started = self._context.Value("i", 0)
         pending: dict[Future[dict[str, Any]], Task] = {}
         queue = iter(tasks)
         with ProcessPoolExecutor(
             self.workers,
             mp_context=self._context,
             initializer=_start_worker,
-            initargs=(self.settings, self.workers, started, self._ready),
+            initargs=(self.settings, self.workers, self._ready),
         ) as pool:
             exhausted = False
             while pending or not exhausted:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.batch.work import Task, load_scorer, pin_worker, score_task
+from pipeline.batch.work import Task, load_scorer, score_task, share_threads
 from pipeline.results import error_json
 from pipeline.settings import Settings
 
@@ -25,7 +25,7 @@ class ScoringActor:
 
     def __init__(self, settings: Settings, index: int, actors: int, local: bool):
         if local:
-            pin_worker(index, actors)
+            share_threads(actors)
         self.scorer = load_scorer(settings)
         self.loaded_at = time.time()
 
