@@ -37,7 +37,7 @@ install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)
 
 run: $(RUNTIME_STAMP)
-	$(PY) -m streamlit run Home.py
+	$(PY) -m streamlit run app.py
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .

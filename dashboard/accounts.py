@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import bcrypt
+import phonenumbers
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from dashboard.settings import AppSettings
 from dashboard.store import DuplicateUserError, NewUser, Store, User
@@ -18,9 +23,14 @@ EMAIL_RE = re.compile(
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
 )
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-PHONE_ALLOWED_RE = re.compile(r"^\+?[0-9 ().\-/]+$")
-# A few passwords that pass the class rules but are the first an attacker tries.
-COMMON_PASSWORDS = frozenset({"password1!", "password123", "qwerty1234", "welcome123", "p@ssw0rd123", "letmein123!"})
+PHONE_ALLOWED_RE = re.compile(r"^\+?[0-9 ().\-]+$")
+# What registration answers in every case, so it never tells whether a name or address is taken.
+REGISTRATION_DONE = (
+    "Thank you. If this user name and e-mail address were not registered yet, your account is ready: "
+    "log in with your user name in the *Log in* tab. If you cannot log in, the user name or the address "
+    "is already registered: log in with that account, or register again with another user name."
+)
+REGISTRATION_THROTTLED = "Too many new accounts from here in the last hour; please try again later."
 
 FIELDS = (
     "full_name",
@@ -48,6 +58,40 @@ class RegistrationForm:
     username: str = ""
     password: str = ""
     confirm_password: str = ""
+
+
+# Every Unicode category except the "other" ones: controls become spaces, the rest (format, private,
+# unassigned) are dropped.
+_KEPT = {"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po"}
+_KEPT |= {"Sm", "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc"}
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of zxcvbn's packaged list (from real leaks), lower case."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def clean_text(value: str) -> str:
+    """Drop control and formatting characters (NUL, right-to-left overrides, zero-width joiners), fold spaces.
+
+    They let a name look like another one, or reorder what is shown next to it.
+    """
+    text = unicodedata.normalize("NFC", value)
+    kept = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text if unicodedata.category(c) in _KEPT)
+    return " ".join(kept.split())
+
+
+def phone_problem(phone: str, settings: AppSettings) -> str | None:
+    """None for a real phone number (by its country's numbering plan), else what to fix."""
+    hint = "Phone: enter a number with its country code, like +49 30 1234567."
+    if not PHONE_ALLOWED_RE.match(phone or "x"):
+        return hint
+    try:
+        number = phonenumbers.parse(phone, settings.phone_region)
+    except phonenumbers.NumberParseException:
+        return hint
+    return None if phonenumbers.is_valid_number(number) else hint
 
 
 def password_problems(password: str, username: str, email: str, settings: AppSettings) -> list[str]:
@@ -78,19 +122,21 @@ def password_problems(password: str, username: str, email: str, settings: AppSet
     local = email.split("@")[0].lower()
     if len(local) >= 4 and local in lowered:
         problems.append("must not contain your e-mail address")
-    if lowered in COMMON_PASSWORDS:
-        problems.append("is too common")
+    if lowered in common_passwords() or lowered.rstrip(string.punctuation + string.digits) in common_passwords():
+        problems.append("is one of the most common passwords")
+    elif not problems and zxcvbn(password[:100], user_inputs=[username, email])["score"] < rules.min_strength:
+        problems.append("is too easy to guess: use a longer phrase of unrelated words")
     return problems
 
 
 def validate_registration(form: RegistrationForm, settings: AppSettings) -> tuple[dict[str, str], dict[str, str]]:
     """(clean values, errors by field). The form is valid when errors is empty."""
     errors: dict[str, str] = {}
-    full_name = " ".join(form.full_name.split())
-    address = " ".join(form.address.split())
+    full_name = clean_text(form.full_name)
+    address = clean_text(form.address)
     email = form.email.strip().lower()
     username = form.username.strip().lower()
-    phone = form.phone.strip()
+    phone = clean_text(form.phone)
 
     if not 2 <= len(full_name) <= 100:
         errors["full_name"] = "Full name: enter 2 to 100 characters."
@@ -98,11 +144,9 @@ def validate_registration(form: RegistrationForm, settings: AppSettings) -> tupl
         errors["address"] = "Address: enter 5 to 300 characters."
     if len(email) > 254 or not EMAIL_RE.match(email):
         errors["email"] = "E-mail: enter an address like name@example.org."
-    digits = re.sub(r"\D", "", phone)
-    if not PHONE_ALLOWED_RE.match(phone or "x"):
-        errors["phone"] = "Phone: use digits, spaces, dashes, brackets and an optional leading +."
-    elif not settings.min_phone_digits <= len(digits) <= settings.max_phone_digits:
-        errors["phone"] = f"Phone: enter {settings.min_phone_digits} to {settings.max_phone_digits} digits."
+    problem = phone_problem(phone, settings)
+    if problem:
+        errors["phone"] = problem
     if form.gender not in settings.genders:
         errors["gender"] = "Gender: pick one of the options."
     if form.age is None or not settings.min_age <= int(form.age) <= settings.max_age:
@@ -133,19 +177,23 @@ def hash_password(password: str, rounds: int) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=rounds)).decode()
 
 
-def register(store: Store, form: RegistrationForm, settings: AppSettings) -> tuple[User | None, dict[str, str]]:
-    """Validate, check uniqueness and insert. Returns (user, {}) or (None, errors by field).
+def register(
+    store: Store, form: RegistrationForm, settings: AppSettings, address: str = "unknown"
+) -> tuple[User | None, dict[str, str]]:
+    """Validate, hash and insert. Returns (user or None, errors by field).
 
-    Uniqueness is checked up front for friendly messages and again by the database's UNIQUE
-    constraints, which settle a race between two registrations with the same name.
+    A taken user name or e-mail is not an error the form shows: the caller answers
+    `REGISTRATION_DONE` either way, and the password is hashed in both cases so the answer takes as
+    long. The database's UNIQUE constraints settle a race between two registrations of one name.
+    Anonymous registration is throttled per client address and for the whole server.
     """
     clean, errors = validate_registration(form, settings)
-    if "username" not in errors and store.username_taken(clean["username"]):
-        errors["username"] = "User name: already taken; pick another."
-    if "email" not in errors and store.email_taken(clean["email"]):
-        errors["email"] = "E-mail: an account with this address exists already."
     if errors:
         return None, errors
+    if not store.throttle("signup-address", address, settings.signups_per_address, 3600.0) or not store.throttle(
+        "signup-server", "all", settings.signups_per_hour, 3600.0
+    ):
+        return None, {"throttled": REGISTRATION_THROTTLED}
     new_user = NewUser(
         username=clean["username"],
         email=clean["email"],
@@ -158,7 +206,5 @@ def register(store: Store, form: RegistrationForm, settings: AppSettings) -> tup
     )
     try:
         return store.create_user(new_user), {}
-    except DuplicateUserError as error:
-        field = "email" if error.field == "email" else "username"
-        label = "E-mail" if field == "email" else "User name"
-        return None, {field: f"{label}: already registered."}
+    except DuplicateUserError:
+        return None, {}

@@ -13,8 +13,14 @@ from pathlib import Path
 from pipeline.settings import REPO_ROOT
 
 DATA_DIR_ENV = "DFD_DATA_DIR"
-COOKIE_KEY_ENV = "DFD_COOKIE_KEY"
 ALLOW_LOOPBACK_LINKS_ENV = "DFD_ALLOW_LOOPBACK_LINKS"  # "1" only in tests: links may then reach this machine
+# Deployment settings read from the environment (README, "Running on a shared server").
+SESSION_HOURS_ENV = "DFD_SESSION_HOURS"
+COOKIE_SECURE_ENV = "DFD_COOKIE_SECURE"  # auto (Secure when the request came over HTTPS), always, never
+LOGINS_PER_ADDRESS_ENV = "DFD_LOGINS_PER_ADDRESS"
+SIGNUPS_PER_ADDRESS_ENV = "DFD_SIGNUPS_PER_ADDRESS"
+SIGNUPS_PER_HOUR_ENV = "DFD_SIGNUPS_PER_HOUR"
+COOKIE_SECURE_CHOICES = ("auto", "always", "never")
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 
 APP_NAME = "Deepfake video verification"
@@ -31,6 +37,7 @@ class PasswordRules:
     min_length: int = 10
     max_bytes: int = 72  # bcrypt ignores (bcrypt 5 refuses) anything past 72 bytes
     min_character_classes: int = 3  # of: lower case, upper case, digit, symbol
+    min_strength: int = 3  # zxcvbn score 0-4; 3 is "safely unguessable" (about 10^8 guesses)
     bcrypt_rounds: int = 12  # about 0.25 s per hash: slow for guessing, quick enough for a login
 
 
@@ -49,14 +56,24 @@ class AppSettings:
     """How the dashboard stores users and results and what it accepts from them."""
 
     data_dir: Path = DEFAULT_DATA_DIR
-    cookie_name: str = "dfd_auth"
-    cookie_expiry_days: float = 7.0
+    cookie_name: str = "dfd_session"
+    session_hours: float = 12.0  # one working day; DFD_SESSION_HOURS changes it
+    cookie_secure: str = "auto"  # DFD_COOKIE_SECURE: auto, always or never
+    login_ticket_s: float = 60.0  # the page hands the browser a one-use ticket for its HttpOnly cookie
     lockout_attempts: int = 5
     lockout_minutes: float = 15.0
+    # Rate limits over the lockout window; one newsroom often shares one address, hence the room.
+    logins_per_address: int = 100
+    logins_per_account: int = 20
+    signups_per_address: int = 20  # per hour
+    signups_per_hour: int = 200  # the whole server
+    # Analyses: one at a time per user, a few at a time per server, and a length limit for uploads.
+    analyses_per_user: int = 1
+    analysis_slots: int = 2
+    max_duration_s: float = 600.0
     min_age: int = 13
     max_age: int = 120
-    min_phone_digits: int = 7
-    max_phone_digits: int = 15  # E.164
+    phone_region: str | None = None  # None: numbers need their +country code; "DE" would accept 030 1234567
     username_min: int = 3
     username_max: int = 32
     genders: tuple[str, ...] = ("Female", "Male", "Non-binary", "Another", "Prefer not to say")
@@ -74,13 +91,28 @@ class AppSettings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> AppSettings:
-        """Settings with the data directory taken from DFD_DATA_DIR when it is set."""
+        """Settings with the deployment values (data directory, session length, limits) from the environment."""
         environ = dict(os.environ) if environ is None else environ
-        data_dir = environ.get(DATA_DIR_ENV)
-        settings = cls(data_dir=Path(data_dir).expanduser().resolve()) if data_dir else cls()
+        changes: dict[str, object] = {}
+        if environ.get(DATA_DIR_ENV):
+            changes["data_dir"] = Path(environ[DATA_DIR_ENV]).expanduser().resolve()
+        if environ.get(SESSION_HOURS_ENV):
+            changes["session_hours"] = float(environ[SESSION_HOURS_ENV])
+        secure = environ.get(COOKIE_SECURE_ENV, "").strip().lower()
+        if secure:
+            if secure not in COOKIE_SECURE_CHOICES:
+                raise ValueError(f"{COOKIE_SECURE_ENV} must be one of {', '.join(COOKIE_SECURE_CHOICES)}")
+            changes["cookie_secure"] = secure
+        for name, variable in (
+            ("logins_per_address", LOGINS_PER_ADDRESS_ENV),
+            ("signups_per_address", SIGNUPS_PER_ADDRESS_ENV),
+            ("signups_per_hour", SIGNUPS_PER_HOUR_ENV),
+        ):
+            if environ.get(variable):
+                changes[name] = int(environ[variable])
         if environ.get(ALLOW_LOOPBACK_LINKS_ENV) == "1":
-            settings = replace(settings, allow_loopback_links=True)
-        return settings
+            changes["allow_loopback_links"] = True
+        return cls(**changes)  # type: ignore[arg-type]
 
     def with_overrides(self, **changes: object) -> AppSettings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -98,11 +130,11 @@ class AppSettings:
         return self.data_dir / "uploads"
 
     @property
-    def cookie_key_path(self) -> Path:
-        return self.data_dir / "cookie_key"
+    def session_lifetime_s(self) -> float:
+        return self.session_hours * 3600.0
 
     def ensure_data_dir(self) -> Path:
-        """Create the data directory readable by its owner only: it holds password hashes and the cookie key.
+        """Create the data directory readable by its owner only: it holds password hashes and sessions.
 
         An existing directory that others can read is tightened too (SQLite's journal files
         inherit the umask, so the directory is what keeps them private).

@@ -1,4 +1,4 @@
-"""The SQLite store behind the dashboard: users, profiles, login failures, analyses and case notes.
+"""The SQLite store behind the dashboard: users, profiles, sessions, login attempts, analyses and case notes.
 
 SQLite, not the authenticator's YAML file, is the source of truth: YAML is rewritten whole on
 every change, so two registrations at once can lose a user. Here every write is one short
@@ -8,6 +8,7 @@ followed by an insert.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -28,6 +29,28 @@ CREATE TABLE IF NOT EXISTS users (
     locked_until REAL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS login_state (
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    pending INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions(user_id);
+CREATE TABLE IF NOT EXISTS login_tickets (
+    ticket_hash TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS throttle_events (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS throttle_by_key ON throttle_events(kind, key, at);
 CREATE TABLE IF NOT EXISTS profiles (
     user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
     full_name TEXT NOT NULL,
@@ -126,6 +149,47 @@ class NoteError(ValueError):
     """A note that cannot be stored; the message says why."""
 
 
+@dataclass(frozen=True)
+class LoginLimits:
+    """The lockout and the rate limits a login attempt is checked against."""
+
+    attempts: int
+    lockout_s: float
+    per_address: int
+    per_account: int
+    window_s: float
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A login attempt counted before its password is checked.
+
+    `password_hash` is None for an unknown user name; `allowed` is False when a lock or a rate
+    limit refuses the attempt (then no password is checked at all).
+    """
+
+    user_id: int | None
+    password_hash: str | None
+    allowed: bool
+    finished_failures: int
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a session token: a stolen database file holds no usable cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _count_events(connection: sqlite3.Connection, kind: str, key: str, since: float) -> int:
+    row = connection.execute(
+        "SELECT COUNT(*) FROM throttle_events WHERE kind = ? AND key = ? AND at >= ?", (kind, key, since)
+    ).fetchone()
+    return int(row[0])
+
+
+def _add_event(connection: sqlite3.Connection, kind: str, key: str, now: float) -> None:
+    connection.execute("INSERT INTO throttle_events (kind, key, at) VALUES (?, ?, ?)", (kind, key, now))
+
+
 class Store:
     """All SQL of the dashboard. Safe to share between threads: each call opens its own connection."""
 
@@ -197,12 +261,6 @@ class Store:
         )
         return _user(rows[0]) if rows else None
 
-    def username_taken(self, username: str) -> bool:
-        return bool(self._read("SELECT 1 FROM users WHERE username = ?", (username.strip(),)))
-
-    def email_taken(self, email: str) -> bool:
-        return bool(self._read("SELECT 1 FROM users WHERE email = ?", (email.strip(),)))
-
     def count_users(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM users")[0][0])
 
@@ -214,54 +272,79 @@ class Store:
         )
         return dict(rows[0]) if rows else {}
 
-    def credentials(self, now: float | None = None) -> dict[str, Any]:
-        """The credentials dict streamlit-authenticator expects, built fresh from the database.
+    def password_hash(self, user_id: int) -> str | None:
+        rows = self._read("SELECT password_hash FROM users WHERE id = ?", (user_id,))
+        return str(rows[0][0]) if rows else None
 
-        An expired lockout shows as zero failures, so the authenticator lets the user try again.
+    # Login attempts: reserved before bcrypt, in one transaction ---------------------------
+
+    def reserve_login(self, username: str, address: str, limits: LoginLimits, now: float | None = None) -> Reservation:
+        """Check every limit and count this attempt as a failure up front, in one `BEGIN IMMEDIATE`.
+
+        Concurrent attempts queue on the write lock, so the lockout is decided against the true
+        count, never a snapshot: the 6th of 12 simultaneous attempts is refused before its bcrypt runs.
+        An unknown user name is throttled like a real one, so refusals reveal nothing.
         """
         now = time.time() if now is None else now
-        rows = self._read(
-            "SELECT u.username, u.email, u.password_hash, u.failed_logins, u.locked_until, p.full_name "
-            "FROM users u JOIN profiles p ON p.user_id = u.id"
-        )
-        usernames = {}
-        for row in rows:
-            expired = row["locked_until"] is not None and row["locked_until"] <= now
-            usernames[row["username"].lower()] = {
-                "email": row["email"],
-                "name": row["full_name"],
-                "password": row["password_hash"],
-                "failed_login_attempts": 0 if expired else int(row["failed_logins"]),
-                "logged_in": False,
-            }
-        return {"usernames": usernames}
-
-    def record_failed_login(self, username: str, limit: int, lockout_s: float, now: float | None = None) -> int:
-        """Count one failure (restarting after an expired lockout); lock the account at `limit`.
-
-        Returns the failure count, 0 for an unknown user name.
-        """
-        now = time.time() if now is None else now
+        name = username.strip().lower()
         with self._transaction() as connection:
+            connection.execute("DELETE FROM throttle_events WHERE at < ?", (now - limits.window_s,))
+            by_address = _count_events(connection, "login-address", address, now - limits.window_s)
+            by_account = _count_events(connection, "login-account", name, now - limits.window_s)
+            _add_event(connection, "login-address", address, now)
+            _add_event(connection, "login-account", name, now)
             row = connection.execute(
-                "SELECT failed_logins, locked_until FROM users WHERE username = ?", (username,)
+                "SELECT u.id, u.password_hash, u.failed_logins, u.locked_until, COALESCE(s.pending, 0) AS pending "
+                "FROM users u LEFT JOIN login_state s ON s.user_id = u.id WHERE u.username = ?",
+                (name,),
             ).fetchone()
+            if by_address >= limits.per_address or by_account >= limits.per_account:
+                return Reservation(None, None, allowed=False, finished_failures=0)
             if row is None:
-                return 0
-            expired = row["locked_until"] is not None and row["locked_until"] <= now
-            failures = 1 if expired else int(row["failed_logins"]) + 1
-            locked_until = now + lockout_s if failures >= limit else None
+                return Reservation(None, None, allowed=True, finished_failures=0)
+            user_id = int(row["id"])
+            failures, pending, locked_until = int(row["failed_logins"]), int(row["pending"]), row["locked_until"]
+            if locked_until is not None and locked_until > now:
+                return Reservation(user_id, None, allowed=False, finished_failures=0)
+            if locked_until is not None:  # the lockout ran out: a clean slate
+                failures = pending = 0
+            finished = max(failures - pending, 0)
+            failures += 1
+            locked_until = now + limits.lockout_s if failures >= limits.attempts else None
             connection.execute(
-                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
-                (failures, locked_until, username),
+                "UPDATE users SET failed_logins = ?, locked_until = ? WHERE id = ?", (failures, locked_until, user_id)
             )
-        return failures
+            connection.execute(
+                "INSERT INTO login_state (user_id, pending) VALUES (?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET pending = ?",
+                (user_id, pending + 1, pending + 1),
+            )
+        return Reservation(user_id, str(row["password_hash"]), allowed=True, finished_failures=finished)
 
-    def record_successful_login(self, username: str) -> None:
+    def finish_login(self, reservation: Reservation, succeeded: bool) -> None:
+        """Settle a reserved attempt. A failure stays counted; a success removes its own reservation
+        and the failures that had finished before it began, never those made in parallel with it."""
+        if reservation.user_id is None:
+            return
         with self._transaction() as connection:
             connection.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?", (username,)
+                "UPDATE login_state SET pending = MAX(pending - 1, 0) WHERE user_id = ?", (reservation.user_id,)
             )
+            if succeeded:
+                connection.execute(
+                    "UPDATE users SET failed_logins = MAX(failed_logins - ?, 0) WHERE id = ?",
+                    (reservation.finished_failures + 1, reservation.user_id),
+                )
+
+    def throttle(self, kind: str, key: str, limit: int, window_s: float, now: float | None = None) -> bool:
+        """Count one event of `kind` for `key`; False when `limit` events already happened in the window."""
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM throttle_events WHERE kind = ? AND at < ?", (kind, now - window_s))
+            if _count_events(connection, kind, key, now - window_s) >= limit:
+                return False
+            _add_event(connection, kind, key, now)
+        return True
 
     def locked_until(self, username: str, now: float | None = None) -> float | None:
         """When the account's lockout ends, or None when it is not locked."""
@@ -270,6 +353,99 @@ class Store:
         if not rows or rows[0][0] is None or rows[0][0] <= now:
             return None
         return float(rows[0][0])
+
+    # Sessions: the cookie holds a random token, the database only its hash ------------------
+
+    def create_session(self, user_id: int, token: str, lifetime_s: float, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM sessions WHERE expires_at <= ?", (now,))
+            connection.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (token_hash(token), user_id, now, now + lifetime_s),
+            )
+
+    def session_user(self, token: str, now: float | None = None) -> User | None:
+        """The user of a live session; None for an unknown, deleted or expired token, or a locked account.
+
+        A lockout pauses the account's sessions too: whoever triggered it may be holding a copied cookie.
+        """
+        now = time.time() if now is None else now
+        rows = self._read(
+            "SELECT u.id, u.username, u.email, u.failed_logins, u.locked_until, p.full_name "
+            "FROM sessions s JOIN users u ON u.id = s.user_id JOIN profiles p ON p.user_id = u.id "
+            "WHERE s.token_hash = ? AND s.expires_at > ? AND (u.locked_until IS NULL OR u.locked_until <= ?)",
+            (token_hash(token), now, now),
+        )
+        return _user(rows[0]) if rows else None
+
+    def delete_session(self, token: str) -> None:
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash(token),))
+
+    def delete_sessions(self, user_id: int, keep_token: str | None = None) -> int:
+        """End every session of the user, except `keep_token`'s; returns how many ended."""
+        keep = token_hash(keep_token) if keep_token else ""
+        with self._transaction() as connection:
+            cursor = connection.execute(
+                "DELETE FROM sessions WHERE user_id = ? AND token_hash != ?", (user_id, keep)
+            )
+            return int(cursor.rowcount)
+
+    def count_sessions(self, user_id: int) -> int:
+        return int(self._read("SELECT COUNT(*) FROM sessions WHERE user_id = ?", (user_id,))[0][0])
+
+    def add_login_ticket(self, ticket: str, token: str, lifetime_s: float, now: float | None = None) -> None:
+        """A one-use ticket the browser trades for its HttpOnly cookie (the page itself cannot set one)."""
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM login_tickets WHERE expires_at <= ?", (now,))
+            connection.execute(
+                "INSERT INTO login_tickets (ticket_hash, token, expires_at) VALUES (?, ?, ?)",
+                (token_hash(ticket), token, now + lifetime_s),
+            )
+
+    def redeem_login_ticket(self, ticket: str, now: float | None = None) -> str | None:
+        """The session token of a fresh ticket, once; None when unknown, used or expired."""
+        now = time.time() if now is None else now
+        with self._transaction() as connection:
+            row = connection.execute(
+                "SELECT token, expires_at FROM login_tickets WHERE ticket_hash = ?", (token_hash(ticket),)
+            ).fetchone()
+            connection.execute("DELETE FROM login_tickets WHERE ticket_hash = ?", (token_hash(ticket),))
+        if row is None or row["expires_at"] <= now:
+            return None
+        return str(row["token"])
+
+    # Account changes ----------------------------------------------------------------------
+
+    def set_password_hash(self, user_id: int, password_hash: str, keep_token: str | None = None) -> None:
+        """Store a new hash and end every other session of the user, in one transaction."""
+        keep = token_hash(keep_token) if keep_token else ""
+        with self._transaction() as connection:
+            connection.execute(
+                "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?",
+                (password_hash, user_id),
+            )
+            connection.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?", (user_id, keep))
+
+    def delete_user(self, user_id: int, on_orphan: Callable[[str], None] | None = None) -> bool:
+        """Delete the user, the profile, every session and analysis; results no one else uses go too."""
+        with self._transaction() as connection:
+            keys = [
+                str(row[0])
+                for row in connection.execute(
+                    "SELECT DISTINCT result_key FROM analyses WHERE user_id = ?", (user_id,)
+                ).fetchall()
+            ]
+            cursor = connection.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            if not cursor.rowcount:
+                return False
+            for key in keys:
+                still_used = connection.execute("SELECT 1 FROM analyses WHERE result_key = ? LIMIT 1", (key,))
+                if not still_used.fetchone() and on_orphan is not None:
+                    on_orphan(key)
+        return True
 
     # Analyses ------------------------------------------------------------------------------
 

@@ -5,34 +5,32 @@ would be open to anyone: each page's first call is `page_setup`, which stops the
 anonymous visitor after drawing the login and registration forms.
 
 How the pieces fit:
-- SQLite (`dashboard.store`) is the source of truth. Each run hands streamlit-authenticator a
-  credentials dict built fresh from it; nothing is ever written to the authenticator's YAML.
-- streamlit-authenticator draws the login form, checks the bcrypt hash, and signs/reads the
-  re-login cookie (a JWT signed with the cookie key).
-- Failed logins are counted in SQLite (the authenticator's own counter lives in memory only and
-  would reset on every run); at 5 the account is locked for a while, and the authenticator refuses.
-- Registration is our own form: the paper's fields are not the authenticator's.
+- SQLite (`dashboard.store`) holds users and sessions; `dashboard.sessions` does the logic.
+- A login opens a session row and keeps its token in this browser tab's session state. The page
+  cannot set an HttpOnly cookie itself, so it sends the browser once to `/auth/session` with a
+  one-use ticket, and that route (`dashboard.ui.server`) sets the cookie. Every later run checks the
+  token against the database, so a deleted session stops working at the next click.
+- Registration is our own form: the paper's fields.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import quote, urlsplit
 
 import streamlit as st
-import streamlit_authenticator as stauth
-from streamlit.errors import StreamlitSecretNotFoundError
-from streamlit_authenticator.utilities import LoginError
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard.accounts import RegistrationForm, register
-from dashboard.cookie_key import CookieKeyError, resolve_cookie_key, verify_cookie_token
+from dashboard.accounts import REGISTRATION_DONE, RegistrationForm, register
+from dashboard.sessions import log_in, log_out, new_token
 from dashboard.settings import APP_NAME, AppSettings
-from dashboard.store import Store
+from dashboard.store import Store, User
 from dashboard.theme import ACCESSIBLE_CSS
-from dashboard.ui import runtime
+from dashboard.ui import runtime, server
 from dashboard.ui.navigation import sidebar_menu
 
-LOGIN_FIELDS = {"Form name": "Log in", "Username": "User name", "Password": "Password", "Login": "Log in"}
+TOKEN = "session_token"
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,7 @@ class CurrentUser:
     username: str
     name: str
     email: str
+    token: str = ""
 
 
 def page_setup(title: str, icon: str) -> CurrentUser:
@@ -50,77 +49,79 @@ def page_setup(title: str, icon: str) -> CurrentUser:
     return require_login()
 
 
-def _secret_cookie_key() -> str | None:
+def client_address() -> str:
+    """The browser's address as the server sees it (a proxy's, behind one); rate limits key on it."""
     try:
-        value = st.secrets.get("cookie_key")
-    except (FileNotFoundError, StreamlitSecretNotFoundError):
-        return None
-    return str(value) if value else None
+        return st.context.ip_address or "unknown"
+    except (AttributeError, RuntimeError):
+        return "unknown"
+
+
+def _streamlit_session_id() -> str | None:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def current_token(settings: AppSettings) -> str | None:
+    """This tab's session token, else the browser's cookie."""
+    token = st.session_state.get(TOKEN)
+    if token:
+        return str(token)
+    cookie = st.context.cookies.get(settings.cookie_name)
+    return cookie or None
 
 
 def require_login() -> CurrentUser:
     settings = runtime.app_settings()
     store = runtime.get_store(settings)
-    try:
-        cookie_key = resolve_cookie_key(settings, _secret_cookie_key())
-    except CookieKeyError as error:
-        st.error(f"The server is misconfigured and refuses logins: {error}")
+    token = current_token(settings)
+    user = store.session_user(token) if token else None
+    if user is None:
+        if st.session_state.pop(TOKEN, None):
+            st.session_state["ended_notice"] = True
+        server.forget_streamlit_session(_streamlit_session_id())
+        _anonymous_view(store, settings)
         st.stop()
-    credentials = store.credentials()
-    with st.sidebar:  # its invisible cookie component goes there, so the main column never shifts
-        authenticator = stauth.Authenticate(
-            credentials,
-            cookie_name=settings.cookie_name,
-            cookie_key=cookie_key,
-            cookie_expiry_days=settings.cookie_expiry_days,
-            auto_hash=False,
-            login_sleep_time=0,  # the cookie is read from the request headers: no component to wait for
-        )
-    if not st.session_state.get("authentication_status"):
-        _login_from_cookie(authenticator, settings.cookie_name, cookie_key)
-    if st.session_state.get("authentication_status"):
-        user = store.get_user(st.session_state.get("username") or "")
-        if user is None:  # the account went away while the session was open
-            authenticator.logout(location="unrendered")
-        else:
-            sidebar_menu()
-            with st.sidebar:
-                st.markdown(f"Signed in as **{user.full_name}**  \n`{user.username}`")
-                # Not key="logout": the authenticator keeps its own flag under that session-state name.
-                authenticator.logout(button_name="Log out", location="sidebar", key="logout_button")
-            if st.session_state.get("authentication_status"):
-                return CurrentUser(id=user.id, username=user.username, name=user.full_name, email=user.email)
-            st.session_state["logged_out_notice"] = True
-    _anonymous_view(authenticator, store, settings, credentials)
-    if st.session_state.get("authentication_status"):
-        # Logged in by this run's form. The authenticator has just sent the component that writes the
-        # cookie; when it has, it reruns the page, which then draws without the forms above.
-        st.success("Logged in. Opening the app…")
-    st.stop()
+    assert token is not None
+    st.session_state[TOKEN] = token
+    server.remember_streamlit_session(_streamlit_session_id(), user.id)
+    sidebar_menu()
+    with st.sidebar:
+        st.text(f"Signed in as {user.full_name}\n{user.username}")  # plain text: a name never becomes a link
+        if st.button("Log out", key="logout_button"):
+            sign_out(store, token)
+    return _current(user, token)
 
 
-def _login_from_cookie(authenticator: stauth.Authenticate, cookie_name: str, cookie_key: str) -> None:
-    """Re-login from a valid cookie without drawing anything; any other cookie is ignored for the session.
+def _current(user: User, token: str) -> CurrentUser:
+    return CurrentUser(id=user.id, username=user.username, name=user.full_name, email=user.email, token=token)
 
-    Setting the authenticator's `logout` flag makes it skip cookies for the rest of the session.
-    """
-    token = st.context.cookies.get(cookie_name)
-    if token is None:
-        return
-    if verify_cookie_token(token, cookie_key) is None:
-        st.session_state["logout"] = True  # forged, unsigned, expired or malformed
-        return
+
+def sign_out(store: Store, token: str | None) -> None:
+    """End this session on the server, clear the browser's cookie, show the login."""
+    log_out(store, token)
+    st.session_state.pop(TOKEN, None)
+    server.forget_streamlit_session(_streamlit_session_id())
+    st.session_state["logged_out_notice"] = True
+    st.rerun()
+
+
+def _navigate(url: str) -> None:
+    """Send the browser to one of the server's own routes (the cookie routes in `server`)."""
+    if server.routes_active():
+        st.html(f"<script>window.location.replace({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+
+
+def _return_path() -> str:
+    """Where the browser was (path only: never another site)."""
     try:
-        authenticator.login(location="unrendered")
-    except LoginError:
-        # Correctly signed, but for a user who no longer exists.
-        st.session_state["logout"] = True
-        st.session_state["authentication_status"] = None
+        path = urlsplit(st.context.url or "/").path or "/"
+    except (AttributeError, RuntimeError, ValueError):
+        path = "/"
+    return path if path.startswith("/") and not path.startswith("//") else "/"
 
 
-def _anonymous_view(
-    authenticator: stauth.Authenticate, store: Store, settings: AppSettings, credentials: dict[str, Any]
-) -> None:
+def _anonymous_view(store: Store, settings: AppSettings) -> None:
     st.title(APP_NAME)
     st.markdown(
         "Check whether the face in a video clip was manipulated, see which frames the model relied on, "
@@ -129,47 +130,39 @@ def _anonymous_view(
     st.header("Log in or create an account")
     if st.session_state.pop("logged_out_notice", False):
         st.info("You are logged out.")
+        _navigate(server.LOGOUT_PATH)  # the route clears the HttpOnly cookie, then comes back here
+    elif st.query_params.get(server.SIGNED_OUT_PARAM):
+        st.info("You are logged out.")
+    if st.session_state.pop("ended_notice", False):
+        st.info("Your session has ended (signed out, password changed or expired). Please log in again.")
     login_tab, register_tab = st.tabs(["Log in", "Create an account"])
     with login_tab:
-        _login_form(authenticator, store, settings, credentials)
+        _login_form(store, settings)
     with register_tab:
         _registration_form(store, settings)
 
 
-def _login_form(
-    authenticator: stauth.Authenticate, store: Store, settings: AppSettings, credentials: dict[str, Any]
-) -> None:
-    users = dict(credentials["usernames"])  # the same per-user dicts the authenticator updates
-    failures_before = {name: int(user.get("failed_login_attempts", 0)) for name, user in users.items()}
-    try:
-        authenticator.login(
-            location="main",
-            max_login_attempts=settings.lockout_attempts,
-            fields=LOGIN_FIELDS,
-            key="login",
-            callback=lambda info: store.record_successful_login(info["username"]),
-        )
-    except LoginError as error:
-        if "attempts" in str(error):
-            st.error(
-                f"This account is locked after {settings.lockout_attempts} failed logins. "
-                f"Try again in {settings.lockout_minutes:.0f} minutes."
-            )
-        else:
-            st.error(f"Login refused: {error}")
+def _login_form(store: Store, settings: AppSettings) -> None:
+    with st.form("login"):
+        st.subheader("Log in")
+        username = st.text_input("User name", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    st.caption(f"After {settings.lockout_attempts} failed logins an account is paused for a while.")
+    if not submitted:
         return
-    for name, user in users.items():
-        if int(user.get("failed_login_attempts", 0)) > failures_before[name]:
-            count = store.record_failed_login(name, settings.lockout_attempts, settings.lockout_minutes * 60)
-            if count >= settings.lockout_attempts:
-                st.error(
-                    f"That was the {settings.lockout_attempts}th failed login: the account is locked for "
-                    f"{settings.lockout_minutes:.0f} minutes."
-                )
-                return
-    if st.session_state.get("authentication_status") is False:
-        st.error("User name or password is incorrect.")
-    st.caption(f"After {settings.lockout_attempts} failed logins an account is locked for a while.")
+    outcome = log_in(store, username, password, client_address(), settings)
+    if outcome.token is None or outcome.user is None:
+        st.error(outcome.message)
+        return
+    st.session_state[TOKEN] = outcome.token
+    ticket = new_token()
+    store.add_login_ticket(ticket, outcome.token, settings.login_ticket_s)
+    st.success("Logged in. Opening the app…")
+    if server.routes_active():
+        _navigate(f"{server.SESSION_PATH}?ticket={quote(ticket)}&next={quote(_return_path())}")
+    else:
+        st.rerun()
 
 
 def _registration_form(store: Store, settings: AppSettings) -> None:
@@ -180,7 +173,9 @@ def _registration_form(store: Store, settings: AppSettings) -> None:
         email = right.text_input("E-mail", max_chars=254, autocomplete="email")
         address = st.text_area("Address", max_chars=300, height=68)
         left, middle, right = st.columns(3)
-        phone = left.text_input("Phone number", max_chars=25, autocomplete="tel", help="Digits, optional leading +")
+        phone = left.text_input(
+            "Phone number", max_chars=25, autocomplete="tel", help="With the country code, e.g. +49 30 1234567"
+        )
         gender = middle.selectbox("Gender", settings.genders, index=None, placeholder="Choose…")
         age = right.number_input(
             "Age", min_value=0, max_value=200, value=None, step=1, placeholder=f"{settings.min_age}–{settings.max_age}"
@@ -192,7 +187,8 @@ def _registration_form(store: Store, settings: AppSettings) -> None:
             type="password",
             autocomplete="new-password",
             help=f"At least {settings.password.min_length} characters, mixing "
-            f"{settings.password.min_character_classes} of: lower case, upper case, digits, symbols.",
+            f"{settings.password.min_character_classes} of: lower case, upper case, digits, symbols; "
+            "not a common password. A phrase of unrelated words is best.",
         )
         confirm = right.text_input("Confirm password", type="password", autocomplete="new-password")
         submitted = st.form_submit_button("Create account", type="primary")
@@ -209,9 +205,8 @@ def _registration_form(store: Store, settings: AppSettings) -> None:
         password=password,
         confirm_password=confirm,
     )
-    user, errors = register(store, form, settings)
+    _user, errors = register(store, form, settings, client_address())
     if errors:
         st.error("Please fix the following:\n\n" + "\n".join(f"- {message}" for message in errors.values()))
         return
-    assert user is not None
-    st.success(f"Account created for **{user.username}**. Log in with your user name in the *Log in* tab.")
+    st.success(REGISTRATION_DONE)

@@ -25,6 +25,7 @@ PAGES = (
     ),
     AppPage("pages/4_History.py", "History", ":material/history:", "Your past analyses: reopen or delete them."),
     AppPage("pages/5_Model_card.py", "Model card", ":material/description:", "What the model is and where it fails."),
+    AppPage("pages/6_Account.py", "Account", ":material/manage_accounts:", "Password, sessions, API tokens, deletion."),
 )
 
 

@@ -17,6 +17,7 @@ PAGES = {
     "pages/3_Attention_lab.py": "Attention lab",
     "pages/4_History.py": "Your analyses",
     "pages/5_Model_card.py": "Model card",
+    "pages/6_Account.py": "Your account",
 }
 TIMEOUT = 60
 
@@ -41,11 +42,16 @@ def submit_login(app: AppTest, username: str, password: str = PASSWORD) -> AppTe
     return app.run()
 
 
-def logged_in(username: str, page: str = "Home.py") -> AppTest:
+def is_logged_in(app: AppTest) -> bool:
+    """Whether the session holds a session token (set by a successful login)."""
+    return "session_token" in app.session_state and bool(app.session_state["session_token"])
+
+
+def logged_in(username: str, page: str = "Home.py", password: str = PASSWORD) -> AppTest:
     """A session logged in through the login form, then showing `page`."""
     app = open_page("Home.py")
-    submit_login(app, username)
-    assert app.session_state["authentication_status"] is True
+    submit_login(app, username, password)
+    assert is_logged_in(app)
     return open_page(page, app)
 
 

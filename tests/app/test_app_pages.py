@@ -33,13 +33,13 @@ def test_logged_in_session_sees_the_page(app_env: AppSettings, user: str, page: 
     assert not app.exception
     assert PAGES[page] in titles(app)
     assert not app.tabs or [t.label for t in app.tabs] != ["Log in", "Create an account"]
-    sidebar = " ".join(m.value for m in app.sidebar.markdown)
+    sidebar = " ".join(t.value for t in app.sidebar.text)
     assert "Ada Reporter" in sidebar
 
 
 def test_home_lists_the_pages(app_env: AppSettings, user: str) -> None:
     app = logged_in(user)
-    pages = ["Analyze a clip", "Compare two clips", "Attention lab", "History", "Model card"]
+    pages = ["Analyze a clip", "Compare two clips", "Attention lab", "History", "Model card", "Account"]
     assert [link.label for link in app.main.get("page_link")] == pages
     assert [link.label for link in app.sidebar.get("page_link")] == ["Home", *pages]  # the menu, after login
 

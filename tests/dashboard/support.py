@@ -14,7 +14,7 @@ import pytest
 from dashboard.engine import Engine
 from dashboard.settings import AppSettings
 from dashboard.store import Store
-from tests.dashboard.builders import TEST_COOKIE_KEY, fast_settings, set_browser_cookies, tiny_engine_factory
+from tests.dashboard.builders import fast_settings, set_browser_cookies, tiny_engine_factory
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +34,11 @@ def store(app_settings: AppSettings) -> Store:
 
 @pytest.fixture
 def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[AppSettings]:
-    """Environment for an AppTest: a fresh data dir, a test cookie key, the tiny model, no cookies."""
+    """Environment for an AppTest: a fresh data dir, the tiny model, no cookies."""
     from dashboard.ui import runtime
 
     data_dir = tmp_path / "app-data"
     monkeypatch.setenv("DFD_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("DFD_COOKIE_KEY", TEST_COOKIE_KEY)
     monkeypatch.setattr(runtime, "ENGINE_FACTORY", tiny_engine_factory)
     set_browser_cookies(monkeypatch, {})
     yield AppSettings.from_env()

@@ -85,41 +85,6 @@ def test_a_race_for_one_user_name_has_exactly_one_winner(store: Store) -> None:
     assert store.count_users() == 1
 
 
-def test_credentials_dict_for_the_authenticator(store: Store) -> None:
-    store.create_user(new_user("Ada"))
-    users = store.credentials()["usernames"]
-    assert list(users) == ["ada"]
-    assert users["ada"]["name"] == "User Ada"
-    assert users["ada"]["password"].startswith("$2")
-    assert users["ada"]["failed_login_attempts"] == 0
-
-
-def test_failures_lock_the_account_then_the_lock_expires(store: Store) -> None:
-    store.create_user(new_user("ada"))
-    for expected in range(1, 5):
-        assert store.record_failed_login("ada", limit=5, lockout_s=60, now=1000.0) == expected
-        assert store.locked_until("ada", now=1000.0) is None
-    assert store.record_failed_login("ada", limit=5, lockout_s=60, now=1000.0) == 5
-    assert store.locked_until("ada", now=1001.0) == 1060.0
-    assert store.credentials(now=1001.0)["usernames"]["ada"]["failed_login_attempts"] == 5
-    # After the lockout the authenticator sees a clean slate, and the next failure counts from 1.
-    assert store.credentials(now=1061.0)["usernames"]["ada"]["failed_login_attempts"] == 0
-    assert store.record_failed_login("ada", limit=5, lockout_s=60, now=1061.0) == 1
-
-
-def test_success_resets_the_failure_count(store: Store) -> None:
-    store.create_user(new_user("ada"))
-    store.record_failed_login("ada", limit=5, lockout_s=60)
-    store.record_successful_login("ada")
-    user = store.get_user("ada")
-    assert user is not None and user.failed_logins == 0 and user.locked_until is None
-
-
-def test_unknown_user_failures_are_not_stored(store: Store) -> None:
-    assert store.record_failed_login("ghost", limit=5, lockout_s=60) == 0
-    assert store.count_users() == 0
-
-
 def add(store: Store, user_id: int, name: str, key: str = "a" * 32 + "_" + "b" * 16) -> int:
     return store.add_analysis(user_id, name, "f" * 64, key, "fake", 0.8, {"frames": 32})
 

@@ -1,8 +1,9 @@
 """The app in a real browser: Debian's Chromium driven by Playwright against a fresh `streamlit run`.
 
-Covers what AppTest cannot: the cookie set by a JavaScript component, file upload over HTTP, the
-Plotly chart and images actually drawn, a real download. Screenshots (1280x800, plus a tall
-full-page one) go to artifacts/screenshots/; the upload-to-verdict time to artifacts/e2e_timings.json.
+Covers what AppTest cannot: the HttpOnly session cookie set by the server's route, file upload over
+HTTP, the Plotly chart and images actually drawn (and refused to anyone else), a real download.
+Screenshots (1280x800, plus a tall full-page one) go to artifacts/screenshots/; the upload-to-verdict
+time to artifacts/e2e_timings.json.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import jwt
 import numpy as np
 import pytest
 
+from dashboard.accounts import REGISTRATION_DONE
 from tests.dashboard.builders import TEST_COOKIE_KEY
 
 from conftest import astronaut_frames, write_video
@@ -43,13 +46,14 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1280, "height": 800}
 PAGE_PATHS = {"Home": "", "Analyze": "Analyze", "Compare": "Compare", "Attention lab": "Attention_lab"}
-PAGE_PATHS |= {"History": "History", "Model card": "Model_card"}
+PAGE_PATHS |= {"History": "History", "Model card": "Model_card", "Account": "Account"}
 PAGE_HEADINGS = {
     "Analyze": "Analyze a clip",
     "Compare": "Compare two clips",
     "Attention lab": "Attention lab",
     "History": "Your analyses",
     "Model card": "Model card",
+    "Account": "Your account",
 }
 USER = {"name": "Ada Reporter", "username": "ada", "email": "ada@example.org", "password": "Newsroom-2024!"}
 
@@ -69,7 +73,7 @@ def free_port() -> int:
 
 
 class Server:
-    """`streamlit run Home.py` on a free port with its own data directory; stopped on close."""
+    """`streamlit run app.py` (as `make run`) on a free port with its own data directory; stopped on close."""
 
     def __init__(self, data_dir: Path, log_name: str):
         self.port = free_port()
@@ -79,10 +83,9 @@ class Server:
         env = {
             **os.environ,
             "DFD_DATA_DIR": str(data_dir),
-            "DFD_COOKIE_KEY": TEST_COOKIE_KEY,
             "TF_CPP_MIN_LOG_LEVEL": "2",
         }
-        command = [sys.executable, "-m", "streamlit", "run", "Home.py", "--server.port", str(self.port)]
+        command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port)]
         command += ["--server.headless", "true", "--server.address", "127.0.0.1"]
         self.process = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
@@ -198,11 +201,11 @@ def test_fresh_server_shows_only_the_login_on_every_page(browser, fresh_server: 
 
 
 def test_forged_cookie_gets_only_the_login(browser, fresh_server: Server) -> None:
-    forged = jwt.encode({"username": "ada", "exp_date": time.time() + 3600}, "not-the-key-" + "q" * 40, "HS256")
+    forged = jwt.encode({"username": "ada", "exp_date": time.time() + 3600}, TEST_COOKIE_KEY, "HS256")
     unsigned = jwt.encode({"username": "ada", "exp_date": time.time() + 3600}, None, algorithm="none")
-    for value in (forged, unsigned):
+    for name, value in (("dfd_auth", forged), ("dfd_session", unsigned), ("dfd_session", "guessed-session-id")):
         context = browser.new_context(viewport=VIEWPORT)
-        context.add_cookies([{"name": "dfd_auth", "value": value, "url": fresh_server.url}])
+        context.add_cookies([{"name": name, "value": value, "url": fresh_server.url}])
         page = context.new_page()
         page.goto(f"{fresh_server.url}/Analyze")
         expect_login_only(page, PAGE_HEADINGS["Analyze"])
@@ -240,7 +243,7 @@ def register(page) -> None:
     form.get_by_role("textbox", name="Confirm password").fill(USER["password"])
     shoot(page, "register_form")
     form.get_by_role("button", name="Create account").click()
-    expect(page.get_by_text(f"Account created for {USER['username']}")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(REGISTRATION_DONE.split(":")[0])).to_be_visible(timeout=30_000)
 
 
 def log_in(page) -> None:
@@ -261,8 +264,20 @@ def test_register_log_in_analyse_download_and_every_page(
     page.goto(fresh_server.url)
     register(page)
     log_in(page)
-    assert any(c["name"] == "dfd_auth" for c in context.cookies())  # the re-login cookie was set
+    # Row 1: the session cookie came from the server: out of scripts' reach, never sent cross-site.
+    session = next(c for c in context.cookies() if c["name"] == "dfd_session")
+    assert session["httpOnly"] is True and session["sameSite"] == "Strict" and session["secure"] is False
+    assert 0 < session["expires"] - time.time() <= 12 * 3600 + 60
+    assert "dfd_session" not in page.evaluate("document.cookie")
     wait_idle(page)
+    # Row 13: a viewer's toolbar, no Deploy button or developer menu.
+    assert page.get_by_role("button", name="Deploy").count() == 0
+    assert page.get_by_test_id("stAppDeployButton").count() == 0
+    page.get_by_test_id("stMainMenu").click()
+    expect(page.get_by_test_id("stMainMenuList")).to_be_visible(timeout=10_000)
+    for developer_item in ("Rerun", "Clear cache", "Deploy this app", "Developer options"):
+        assert page.get_by_test_id("stMainMenuList").get_by_text(developer_item).count() == 0
+    page.keyboard.press("Escape")
     shoot(page, "home")
 
     # Analyze: the model loads once when the page first opens; then upload and wait for the verdict.
@@ -280,6 +295,13 @@ def test_register_log_in_analyse_download_and_every_page(
     assert face_crops.count() >= 2  # the selected frame and the gallery
     wait_idle(page)
     shoot(page, "analyze", full=True)
+    # Row 6: the crop's URL answers the owner's browser, and nobody without her session.
+    crop_url = urljoin(fresh_server.url + "/", face_crops.first.get_attribute("src"))
+    assert "/media/" in crop_url
+    assert context.request.get(crop_url).status == 200
+    stranger = browser.new_context()
+    assert stranger.request.get(crop_url).status == 404
+    stranger.close()
 
     # A click on a point of the timeline shows that frame's face crop.
     points = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator("path.point")
@@ -346,19 +368,33 @@ def test_register_log_in_analyse_download_and_every_page(
     wait_idle(page)
     shoot(page, "model_card", full=True)
 
-    # A new tab opened from the cookie alone is logged in; after logout it is not.
+    nav(page, "Account")
+    expect(page.get_by_role("heading", name="Change password")).to_be_visible(timeout=30_000)
+    wait_idle(page)
+    shoot(page, "account", full=True)
+
+    # A new tab opened from the cookie alone is logged in, and so is another browser holding a copy.
     second = context.new_page()
     second.goto(f"{fresh_server.url}/History")
     expect(second.get_by_role("heading", name="Your analyses")).to_be_visible(timeout=30_000)
     second.close()
+    copied = browser.new_context(viewport=VIEWPORT)
+    copied.add_cookies([{"name": "dfd_session", "value": session["value"], "url": fresh_server.url}])
+    replay = copied.new_page()
+    replay.goto(f"{fresh_server.url}/History")
+    expect(replay.get_by_role("heading", name="Your analyses")).to_be_visible(timeout=30_000)
+    # Log out: the session ends on the server and the browser's cookie is cleared.
     page.get_by_test_id("stSidebarUserContent").get_by_role("button", name="Log out").click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible(timeout=30_000)
     expect_one_login_form(page)
-    deadline = time.monotonic() + 30  # the cookie component deletes the cookie in the browser
-    while any(c["name"] == "dfd_auth" for c in context.cookies()) and time.monotonic() < deadline:
-        page.wait_for_timeout(250)
-    assert not any(c["name"] == "dfd_auth" for c in context.cookies())
+    assert not any(c["name"] == "dfd_session" for c in context.cookies())
     page.goto(f"{fresh_server.url}/History")
     expect_login_only(page, PAGE_HEADINGS["History"])
+    # Row 1: the copy replayed in the other browser after the logout opens nothing.
+    replay.goto(f"{fresh_server.url}/History")
+    expect_login_only(replay, PAGE_HEADINGS["History"])
+    assert context.request.get(crop_url).status == 404
+    copied.close()
     context.close()
 
     timings = {"upload_to_verdict_s": round(upload_to_verdict_s, 2), "clip": "10 s, 640x360, 25 fps, mp4v"}
