@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,9 +23,14 @@ from pipeline.settings import Settings
 KEY_RE = re.compile(r"^[0-9a-f]{32}_[0-9a-f]{16}$")
 
 
-def result_key(sha256: str, settings: Settings, model_sha256: str) -> str:
-    """The cache key: same bytes, same settings and same model give the same result."""
-    payload = {"settings": settings.to_dict(), "model": model_sha256, "format": RECORD_FORMAT}
+def result_key(sha256: str, settings: Settings, model_sha256: str, owner: int = 0) -> str:
+    """The cache key: same bytes, settings, model and owner give the same result.
+
+    The owner is part of it, so a result is only ever reused for the user who produced it: another
+    user's upload of the same clip is analysed afresh and learns nothing (no message, no speed-up, no
+    timings or file name of someone else).
+    """
+    payload = {"settings": settings.to_dict(), "model": model_sha256, "format": RECORD_FORMAT, "owner": owner}
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return f"{sha256[:32]}_{digest}"
 
@@ -51,14 +57,19 @@ class ResultStore:
     def save(self, key: str, result: VideoResult) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         json_path, npz_path = self._paths(key)
-        suffix = f".{os.getpid()}.tmp"
+        suffix = f".{os.getpid()}.{secrets.token_hex(8)}.tmp"  # unique per write: concurrent saves never collide
         tmp_npz = npz_path.with_name(npz_path.name + suffix)
-        with open(tmp_npz, "wb") as handle:
-            np.savez_compressed(handle, allow_pickle=False, **result.to_arrays())
-        os.replace(tmp_npz, npz_path)
         tmp_json = json_path.with_name(json_path.name + suffix)
-        tmp_json.write_text(json.dumps(result.to_record()))
-        os.replace(tmp_json, json_path)  # the JSON last: its presence means the entry is complete
+        try:
+            with open(tmp_npz, "xb") as handle:
+                np.savez_compressed(handle, allow_pickle=False, **result.to_arrays())
+            os.replace(tmp_npz, npz_path)
+            with open(tmp_json, "x") as text:
+                text.write(json.dumps(result.to_record()))
+            os.replace(tmp_json, json_path)  # the JSON last: its presence means the entry is complete
+        finally:
+            tmp_npz.unlink(missing_ok=True)
+            tmp_json.unlink(missing_ok=True)
 
     def load(self, key: str) -> VideoResult | None:
         """The stored result, or None when it is missing or damaged (then it is simply re-analysed)."""

@@ -19,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import CHART_CONFIG, describe_timeline, timeline_figure
-from dashboard.engine import AnalysisError, Engine, progress_text, safe_file_name
+from dashboard.engine import AnalysisBusyError, AnalysisError, Engine, progress_text, safe_file_name
 from dashboard.quality import QualityReport, assess_quality
 from dashboard.report import face_alt, html_report, json_report, top_faces
 from dashboard.results_store import with_display_name
@@ -79,14 +79,18 @@ def analysis_settings_sidebar(engine: Engine, app: AppSettings) -> tuple[int, st
     return int(frames), str(detector)
 
 
+def app_limit_minutes() -> int:
+    return round(runtime.app_settings().max_duration_s / 60)
+
+
 def video_uploader(label: str, key: str) -> Any:
     limit = st.get_option("server.maxUploadSize")
     return st.file_uploader(
         label,
         type=list(VIDEO_TYPES),
         key=key,
-        help=f"{', '.join(VIDEO_TYPES)}; up to {limit} MB. The file is deleted after analysis; only the "
-        "result and face crops are kept for your history.",
+        help=f"{', '.join(VIDEO_TYPES)}; up to {limit} MB and {app_limit_minutes()} minutes. The file is deleted "
+        "after analysis; only the result and face crops are kept for your history.",
     )
 
 
@@ -119,13 +123,18 @@ def analyse_upload(uploaded: Any, engine: Engine, user: CurrentUser, frames: int
     started = time.perf_counter()
     try:
         analysed = engine.analyse(
-            uploaded.getvalue(),
+            uploaded,  # streamed to disk a chunk at a time, never copied whole in memory
             name,
             engine.settings_for(frames=frames, detector=detector),
             results,
             on_progress=on_progress,
             work_dir=app.uploads_dir,
+            owner=user.id,
         )
+    except AnalysisBusyError as error:
+        status.update(label=f"{name} is waiting", state="error", expanded=True)
+        st.warning(str(error))  # not remembered: the same upload may go once the other analysis ends
+        return None
     except AnalysisError as error:
         status.update(label=f"Could not analyse {name}", state="error", expanded=True)
         message = f"Could not analyse the file: {error}"
@@ -135,8 +144,9 @@ def analyse_upload(uploaded: Any, engine: Engine, user: CurrentUser, frames: int
     elapsed = time.perf_counter() - started
     result = analysed.result
     analysis_id = _remember(store, user, name, analysed, frames, detector)
+    # Results are stored per user, so a reused one is this user's own earlier analysis.
     note = (
-        f"{name}: loaded the stored result for this file and settings ({elapsed:.1f} s)."
+        f"{name}: you analysed this file with these settings before; showing that result."
         if analysed.reused
         else f"{name}: analysed in {elapsed:.1f} s (decode {result.timings.decode:.1f} s, faces "
         f"{result.timings.detect:.1f} s, model {result.timings.model:.1f} s)."
@@ -185,7 +195,12 @@ def analyse_link(url: str, engine: Engine, user: CurrentUser, frames: int, detec
             allow_loopback=app.allow_loopback_links,
             on_progress=on_progress,
             work_dir=app.uploads_dir,
+            owner=user.id,
         )
+    except AnalysisBusyError as error:
+        status.update(label="Waiting for your other analysis", state="error", expanded=True)
+        st.warning(str(error))
+        return None
     except AnalysisError as error:
         status.update(label="Could not analyse the link", state="error", expanded=True)
         st.error(f"Could not analyse the link: {error}")

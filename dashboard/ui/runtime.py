@@ -6,9 +6,11 @@ replays nothing. Tests swap `ENGINE_FACTORY` for a tiny model.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-from dashboard.engine import Engine, EngineFactory, load_engine
+from dashboard.engine import Engine, EngineFactory, clear_stale_uploads, load_engine
 from dashboard.results_store import ResultStore
 from dashboard.settings import AppSettings
 from dashboard.store import Store
@@ -33,13 +35,15 @@ def app_settings() -> AppSettings:
 
 
 @st.cache_resource(show_spinner=False)
-def _store(database_path: str) -> Store:
+def _store(database_path: str, uploads_dir: str) -> Store:
+    """The store, once per server process; the first call also clears uploads a crashed server left."""
+    clear_stale_uploads(Path(uploads_dir))
     return Store(database_path)
 
 
 def get_store(settings: AppSettings) -> Store:
     settings.ensure_data_dir()
-    return _store(str(settings.database_path))
+    return _store(str(settings.database_path), str(settings.uploads_dir))
 
 
 def get_results(settings: AppSettings) -> ResultStore:

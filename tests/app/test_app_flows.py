@@ -216,3 +216,36 @@ def test_compare_does_not_put_the_same_clip_on_both_sides_by_default(store: Stor
     assert picks["…or pick clip B from your history"] is None
     assert any("Choose two clips" in i.value for i in app.info)
     assert not app.get("plotly_chart")
+
+
+def page_text(app: AppTest) -> str:
+    """Every label and value the page shows, as one string."""
+    return str(app._tree)
+
+
+def test_another_users_upload_of_the_same_clip_learns_nothing(store: Store, astronaut_clip: Path) -> None:
+    """Row 5: Bob uploads the clip Ada analysed: no "stored result" note, no trace of Ada's file name."""
+    upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "ada-source-interview.mp4")
+    bob = upload(logged_in("bob", "pages/1_Analyze.py"), astronaut_clip, "bob.mp4")
+    text = page_text(bob)
+    assert "bob.mp4: analysed in" in text
+    assert "stored result" not in text and "before" not in text
+    assert "ada-source-interview" not in text
+    again = upload(logged_in("ada", "pages/1_Analyze.py"), astronaut_clip, "ada-source-interview.mp4")
+    assert "you analysed this file with these settings before" in page_text(again)  # her own history only
+
+
+def test_a_still_image_renamed_mp4_gets_one_clear_message(store: Store, tmp_path: Path) -> None:
+    """Row 12 through the upload page."""
+    import cv2
+    from skimage import data as skimage_data
+
+    still = tmp_path / "photo.mp4"
+    still.write_bytes(cv2.imencode(".png", skimage_data.astronaut()[:, :, ::-1])[1].tobytes())
+    app = upload(logged_in("ada", "pages/1_Analyze.py"), still)
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        "Could not analyse the file: photo.mp4: this is not a video file (its content is a PNG image); "
+        "upload a video (mp4, avi, mov, mkv or webm)."
+    ]
+    assert "Verdict:" not in markdown(app)
