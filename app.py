@@ -7,7 +7,10 @@ answer `/media/…` (face crops, report downloads) only to the user whose page s
 import streamlit as st
 from starlette.middleware import Middleware
 
+from dashboard.engine import clear_stale_uploads
+from dashboard.settings import AppSettings
 from dashboard.ui import server
 
+clear_stale_uploads(AppSettings.from_env().uploads_dir)  # what a killed server left behind
 server.activate()
 app = st.App("Home.py", routes=server.ROUTES, middleware=[Middleware(server.MediaGuard)])

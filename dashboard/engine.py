@@ -109,13 +109,15 @@ def describe_content(head: bytes) -> str:
         return "a WAV audio file"
     if head.startswith(b"<") or all(32 <= b < 127 or b in b"\t\r\n" for b in head):
         return "text"
-    return "not a video container we know"
+    return "in no video format we know"
 
 
 def check_video_type(path: Path, name: str) -> None:
     """Refuse a file whose content is not an mp4/mov, mkv/webm or avi container, in one line."""
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
+    if not head:
+        raise AnalysisError(f"{name}: the file is empty (0 bytes).")
     if sniff_container(head) is None:
         raise AnalysisError(
             f"{name}: this is not a video file (its content is {describe_content(head)}); "

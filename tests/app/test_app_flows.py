@@ -249,3 +249,23 @@ def test_a_still_image_renamed_mp4_gets_one_clear_message(store: Store, tmp_path
         "upload a video (mp4, avi, mov, mkv or webm)."
     ]
     assert "Verdict:" not in markdown(app)
+
+
+def test_a_sample_of_the_hostile_corpus_through_the_upload_page(
+    store: Store, tmp_path: Path, astronaut_clip: Path
+) -> None:
+    """One file of every kind: each shows a verdict or one error line, never a traceback; the page keeps serving."""
+    from tests.hostile_media import build_corpus
+
+    corpus = build_corpus(tmp_path / "hostile")
+    sample = {item.kind: item for item in corpus}.values()  # the last file of each kind
+    app = logged_in("ada", "pages/1_Analyze.py")
+    for item in sample:
+        upload(app, item.path, item.path.name)
+        assert not app.exception, item.path.name
+        shown = [e.value for e in app.error]
+        verdict = "Verdict:" in markdown(app)
+        assert verdict or (shown == [shown[0]] and shown[0].startswith(f"Could not analyse the file: {item.path.name}"))
+        assert all("\n" not in message and "Traceback" not in message for message in shown)
+    upload(app, astronaut_clip, "after-the-storm.mp4")
+    assert "Verdict:" in markdown(app) and not app.error
