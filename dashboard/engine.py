@@ -320,9 +320,10 @@ class Engine:
                     )
             with self._detector(settings) as detector:
                 faces = extract_faces(path, settings, detector, on_progress, info=info)
+                scorer = Scorer(settings, self.scorer.model, detector)
                 with self._lock:
-                    scorer = Scorer(settings, self.scorer.model, detector)
-                    return scorer.judge(path, sha256, faces, started=started, on_progress=on_progress)
+                    result = scorer.judge(path, sha256, faces, started=started, on_progress=on_progress)
+            return scorer.add_evidence(path, result)  # provenance and keyframes read the file: no lock needed
         except PipelineError as error:
             raise AnalysisError(str(error).replace(str(path), name)) from error
         except cv2.error as error:

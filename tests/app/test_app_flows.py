@@ -248,7 +248,7 @@ def test_a_still_image_renamed_mp4_gets_one_clear_message(store: Store, tmp_path
         "Could not analyse the file: photo.mp4: this is not a video file (its content is a PNG image); "
         "upload a video (mp4, avi, mov, mkv or webm)."
     ]
-    assert "Verdict:" not in markdown(app)
+    assert "Assessment:" not in markdown(app)
 
 
 def test_a_sample_of_the_hostile_corpus_through_the_upload_page(
@@ -264,9 +264,9 @@ def test_a_sample_of_the_hostile_corpus_through_the_upload_page(
         upload(app, item.path, item.path.name)
         assert not app.exception, item.path.name
         shown = [e.value for e in app.error]
-        verdict = "Verdict:" in markdown(app)
+        verdict = "Assessment:" in markdown(app)
         assert verdict or (shown == [shown[0]] and shown[0].startswith(f"Could not analyse the file: {item.path.name}"))
         assert all("\n" not in message and "Traceback" not in message for message in shown)
     upload(app, astronaut_clip, "after-the-storm.mp4")
-    assert "Verdict:" in markdown(app)
+    assert "Assessment:" in markdown(app)
     assert not [e.value for e in app.error if "Could not analyse" in e.value]
