@@ -39,10 +39,19 @@ def timeline_figure(
     x_range: tuple[float, float] | None = None,
     attention_max: float | None = None,
     height: int = 480,
+    share_of_clip: bool = False,
 ) -> go.Figure:
-    """Top: probability and certainty lines, attention bars; bottom: the attention strip."""
+    """Top: probability and certainty lines, attention bars; bottom: the attention strip.
+
+    With `share_of_clip` the x axis is the position in the clip (0-100%) instead of seconds, so a 3-s
+    clip and a 15-s clip line up from start to end.
+    """
     times, p, certainty, attention, mask = _frame_values(result)
+    if share_of_clip:
+        times = 100.0 * times / max(result.video.duration_s, 1e-6)
+        x_range = (0.0, 100.0)
     positions = np.arange(len(times))
+    hover_x = "%{x:.0f}% of the clip<br>" if share_of_clip else "t=%{x:.2f} s<br>"
     figure = make_subplots(
         rows=2,
         cols=1,
@@ -59,7 +68,7 @@ def timeline_figure(
             marker_color=ATTENTION_COLOR,
             opacity=0.35,
             customdata=positions,
-            hovertemplate="t=%{x:.2f} s<br>" + ATTENTION.lower() + " %{y:.3f}<extra></extra>",
+            hovertemplate=hover_x + ATTENTION.lower() + " %{y:.3f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -74,7 +83,7 @@ def timeline_figure(
             line={"color": FAKE_COLOR, "width": 2},
             marker={"size": 7},
             customdata=positions,
-            hovertemplate="t=%{x:.2f} s<br>" + FRAME_PROBABILITY.lower() + " %{y:.2f}<extra></extra>",
+            hovertemplate=hover_x + FRAME_PROBABILITY.lower() + " %{y:.2f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -87,7 +96,7 @@ def timeline_figure(
             mode="lines",
             line={"color": CERTAINTY_COLOR, "width": 1.5, "dash": "dot"},
             customdata=positions,
-            hovertemplate="t=%{x:.2f} s<br>" + CERTAINTY.lower() + " %{y:.2f}<extra></extra>",
+            hovertemplate=hover_x + CERTAINTY.lower() + " %{y:.2f}<extra></extra>",
         ),
         row=1,
         col=1,
@@ -102,7 +111,7 @@ def timeline_figure(
             mode="markers",
             marker={"symbol": "x", "color": NO_FACE_COLOR, "size": 8},
             customdata=positions[no_face],
-            hovertemplate="t=%{x:.2f} s<br>no face<extra></extra>",
+            hovertemplate=hover_x + "no face<extra></extra>",
         ),
         row=1,
         col=1,
@@ -126,7 +135,7 @@ def timeline_figure(
             zmax=attention_max or max(float(attention.max()), 1e-6),
             showscale=False,
             customdata=[positions],
-            hovertemplate="t=%{x:.2f} s<br>" + ATTENTION.lower() + " %{z:.3f}<extra></extra>",
+            hovertemplate=hover_x + ATTENTION.lower() + " %{z:.3f}<extra></extra>",
             name="Attention strip",
         ),
         row=2,
@@ -148,7 +157,7 @@ def timeline_figure(
         tickformat=".2f",
     )
     figure.update_yaxes(showticklabels=True, row=2, col=1)
-    figure.update_xaxes(title_text="Time (s)", row=2, col=1)
+    figure.update_xaxes(title_text="Share of the clip (%)" if share_of_clip else "Time (s)", row=2, col=1)
     if x_range is not None:
         figure.update_xaxes(range=list(x_range))
     figure.update_layout(

@@ -19,14 +19,17 @@ from dashboard.ui.components import (
 )
 from dashboard.wording import UNTRAINED_WARNING, VIDEO_PROBABILITY, percent
 
+SECONDS = "Seconds"
+SHARE = "Share of the clip"
+
 user = page_setup("Compare", ":material/compare:")
 app = runtime.app_settings()
 store = runtime.get_store(app)
 
 st.title("Compare two clips")
 st.markdown(
-    "Put an original next to a suspected edit. Both timelines share one time axis and one attention scale, "
-    "so a bump in one is directly comparable with the other."
+    "Put an original next to a suspected edit. Both timelines share one attention scale and, as you choose, "
+    "one time axis in seconds or each clip's own length from start to end."
 )
 engine = runtime.get_engine()
 frames, detector = analysis_settings_sidebar(engine, app)
@@ -62,17 +65,32 @@ if first.result.sha256 == second.result.sha256:
     st.info("Both sides are the same file (identical SHA-256).")
 
 pairs = list(zip(("A", "B"), (first, second), strict=True))
+qualities = [assess_quality(o.result, app.quality) for o in opened if o]
+axis = st.segmented_control(
+    "Time axis",
+    [SECONDS, SHARE],
+    default=SHARE if abs(first.result.video.duration_s - second.result.video.duration_s) > 1.0 else SECONDS,
+    key="compare_axis",
+    help="Seconds: the same moment in both clips lines up. Share of the clip: start and end line up, "
+    "so a short clip is not squeezed next to a long one.",
+)
 # One row per kind of content, so the two sides stay aligned however long a verdict text is.
 for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
     with column:
         st.markdown(f"**Clip {side}: {item.analysis.file_name}**")
         verdict_card(item.result, compact=True)
+        quality = qualities[0 if side == "A" else 1]
+        for warning in quality.warnings:
+            st.warning(warning, icon=":material/warning:")
+        if not quality.warnings:
+            st.caption("No input-quality concern.")
 for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
     with column:
         timeline_section(
             item.result,
             key=f"compare_{side}_{item.analysis.result_key}",
             x_range=(0.0, end),
+            share_of_clip=axis == SHARE,
             attention_max=attention_top,
             frame_viewer=False,
             height=440,
@@ -84,7 +102,6 @@ for (side, item), column in zip(pairs, st.columns(2, gap="large"), strict=True):
         face_gallery(item.result, count=4, columns=4, width=120, compact=True)
 
 st.header("Side by side")
-qualities = [assess_quality(o.result, app.quality) for o in opened if o]
 rows = {label: [value] for label, value in qualities[0].rows()}
 for label, value in qualities[1].rows():
     rows.setdefault(label, ["—"]).append(value)

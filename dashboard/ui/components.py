@@ -303,6 +303,7 @@ def timeline_section(
     frame_viewer: bool = True,
     height: int = 480,
     title: str | None = None,
+    share_of_clip: bool = False,
 ) -> None:
     """The Plotly timeline; a click on a point (or the slider) shows that frame's face crop."""
     figure = timeline_figure(
@@ -311,6 +312,7 @@ def timeline_section(
         x_range=x_range,
         attention_max=attention_max,
         height=height,
+        share_of_clip=share_of_clip,
     )
     alt = describe_timeline(result)
     if not frame_viewer:

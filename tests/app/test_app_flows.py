@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,12 @@ def test_compare_puts_two_clips_side_by_side(store: Store, astronaut_clip: Path,
     table = app.table[-1].value
     assert list(table.columns) == ["Clip A", "Clip B"]
     assert table.loc["Frames with a face", "Clip B"].startswith("0 of")
+    assert any(w.value.startswith("Few faces: only 0 of") for w in app.warning)  # clip B's warning, under it
+    axis = next(c for c in app.get("segmented_control") if c.proto.label == "Time axis")
+    assert axis is not None
+    charts = [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+    titles = {c["layout"]["xaxis2"]["title"]["text"] for c in charts}
+    assert len(titles) == 1  # both clips on the same kind of axis
 
 
 def test_compare_does_not_put_the_same_clip_on_both_sides_by_default(store: Store, astronaut_clip: Path) -> None:

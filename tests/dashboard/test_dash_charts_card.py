@@ -163,3 +163,13 @@ def test_verdict_band_rows_state_the_measured_rates() -> None:
     assert "inconclusive" in verdict_band_rows(None, None)[0][1]
     shipped = json.loads((MODELS_DIR / "detector.json").read_text())  # the shipped model carries its band
     assert VerdictBand.from_json_dict(shipped.get("verdict_band")) is not None
+
+
+def test_timeline_can_use_the_share_of_the_clip() -> None:
+    result = make_result([0.5, 0.6, 0.7, 0.8])
+    seconds = timeline_figure(result)
+    share = timeline_figure(result, share_of_clip=True, x_range=(0.0, 15.0))
+    probability = next(t for t in share.data if t.name == FRAME_PROBABILITY)
+    assert max(probability.x) <= 100.0 and list(share.layout.xaxis.range) == [0.0, 100.0]
+    assert share.layout.xaxis2.title.text == "Share of the clip (%)"
+    assert seconds.layout.xaxis2.title.text == "Time (s)"
