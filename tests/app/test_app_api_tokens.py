@@ -7,8 +7,12 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from dashboard.api_tokens import TokenStore
+from dashboard.settings import AppSettings
 from dashboard.store import Store
+from tests.app.apptest_helpers import logged_in, open_page, shows_login_only
 from tests.dashboard.builders import fast_settings, make_user
+
+pytest_plugins = ["tests.dashboard.support"]
 
 
 def _section_script(database: str, user_id: int) -> None:
@@ -36,3 +40,15 @@ def test_tokens_are_created_shown_once_listed_and_revoked(tmp_path: Path) -> Non
     assert not app.exception
     assert tokens.authenticate(shown) is None
     assert "revoked" in app.markdown[-1].value and not app.code
+
+
+def test_the_account_page_shows_the_tokens_section_to_its_user_only(app_env: AppSettings) -> None:
+    store = Store(app_env.database_path)
+    ada = make_user(store, fast_settings(app_env.data_dir), "ada")
+    assert shows_login_only(open_page("pages/6_Account.py"))
+    app = logged_in("ada", "pages/6_Account.py")
+    assert not app.exception
+    assert "API tokens" in [h.value for h in app.subheader]
+    TokenStore(store).create(ada.id, "CMS plug-in")
+    app = logged_in("ada", "pages/6_Account.py")
+    assert any("CMS plug-in" in m.value for m in app.markdown)
