@@ -20,7 +20,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 AXE_DIR := tests/e2e/axe
 AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint bench api eval eval-families train finetune install install-dev clean chromium axe
+.PHONY: loadtest run test lint bench api eval eval-families train finetune install install-dev clean chromium axe
 
 $(RUNTIME_STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,12 @@ test: $(DEV_STAMP) chromium $(AXE)
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 	DFD_REQUIRE_E2E=1 DFD_CHROMIUM=$(CHROMIUM) $(PY) -m pytest
+
+# 50 concurrent sign-ups and logins and 10 concurrent analyses (different users, different clips) against
+# `streamlit run app.py` on 127.0.0.1; LOADTEST_FLAGS=--tiny-model skips the shipped model.
+LOADTEST_FLAGS ?=
+loadtest: $(DEV_STAMP)
+	$(PY) -m tools.loadtest --users 50 --analyses 10 --json-out artifacts/loadtest.json $(LOADTEST_FLAGS)
 
 bench: $(DEV_STAMP)
 	$(PY) -m benchmarks.bench_scoring $(CLIPS)

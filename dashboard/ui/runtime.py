@@ -6,6 +6,8 @@ replays nothing. Tests swap `ENGINE_FACTORY` for a tiny model.
 
 from __future__ import annotations
 
+import importlib
+import os
 from pathlib import Path
 
 import streamlit as st
@@ -15,7 +17,20 @@ from dashboard.results_store import ResultStore
 from dashboard.settings import AppSettings
 from dashboard.store import Store
 
-ENGINE_FACTORY: EngineFactory = load_engine
+# Load tests start a server with a small model: DFD_ENGINE_FACTORY="module:function" (see tools/loadtest.py).
+ENGINE_FACTORY_ENV = "DFD_ENGINE_FACTORY"
+
+
+def _configured_factory() -> EngineFactory:
+    spec = os.environ.get(ENGINE_FACTORY_ENV, "")
+    if not spec:
+        return load_engine
+    module, _, name = spec.partition(":")
+    factory: EngineFactory = getattr(importlib.import_module(module), name)
+    return factory
+
+
+ENGINE_FACTORY: EngineFactory = _configured_factory()
 
 
 @st.cache_resource(show_spinner="Loading the model (once per server; about 10 s)…")
