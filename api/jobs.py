@@ -11,8 +11,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -22,8 +20,6 @@ from dashboard.engine import AnalysisError, safe_file_name
 if TYPE_CHECKING:
     from api.services import Services
 
-LINK_TIMEOUT_S = 30.0
-LINK_SCHEMES = ("http://", "https://")
 
 
 @dataclass(frozen=True)
@@ -44,20 +40,6 @@ class Request:
     url: str | None
     frames: int | None
     detector: str | None
-
-
-def fetch_link(url: str, max_bytes: int) -> bytes:
-    """The bytes behind an http(s) link, refusing anything larger than `max_bytes`."""
-    if not url.startswith(LINK_SCHEMES):
-        raise AnalysisError("only http:// and https:// links can be fetched")
-    try:
-        with urllib.request.urlopen(url, timeout=LINK_TIMEOUT_S) as response:
-            data = bytes(response.read(max_bytes + 1))
-    except (urllib.error.URLError, TimeoutError, ValueError) as error:
-        raise AnalysisError(f"cannot fetch the link ({error})") from error
-    if len(data) > max_bytes:
-        raise AnalysisError(f"the linked file is larger than {max_bytes} bytes")
-    return data
 
 
 class JobQueue:
@@ -123,12 +105,26 @@ class JobQueue:
 
     def _run(self, job: Job, request: Request) -> int:
         services = self._services
-        data = request.data
-        if data is None:
-            data = fetch_link(request.url or "", services.engine.settings.max_file_bytes)
         engine = services.engine
+        app = services.app
         settings = engine.settings_for(frames=request.frames, detector=request.detector)
-        analysed = engine.analyse(data, job.file_name, settings, services.results, work_dir=services.app.uploads_dir)
+        if request.data is None:
+            # The dashboard's own fetch: http(s) only, public addresses only (no way into the newsroom's
+            # network), within the size and duration caps, the link recorded in the result.
+            analysed = engine.analyse_link(
+                request.url or "",
+                settings,
+                services.results,
+                max_bytes=app.link_max_bytes,
+                max_duration_s=app.link_max_duration_s,
+                allow_loopback=app.allow_loopback_links,
+                work_dir=app.uploads_dir,
+                owner=job.user_id,
+            )
+        else:
+            analysed = engine.analyse(
+                request.data, job.file_name, settings, services.results, work_dir=app.uploads_dir, owner=job.user_id
+            )
         result = analysed.result
         existing = services.store.find_analysis(job.user_id, analysed.key, job.file_name)
         if existing is not None:

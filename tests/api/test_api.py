@@ -122,22 +122,39 @@ def test_a_bad_file_ends_as_an_error_job_with_its_reason(api) -> None:
     assert client.get("/v1/analyses", headers=bearer(token)).json() == []
 
 
-def test_link_jobs_fetch_http_links_only(api, clip: Path) -> None:
-    client, settings = api
-    _, token = token_for(client, settings, "ada")
-    refused = client.post("/v1/jobs/link", headers=bearer(token), json={"url": f"file://{clip}"})
-    assert refused.status_code == 422
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(clip.parent))
+def serve_folder(folder: Path) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
-        job = client.post("/v1/jobs/link", headers=bearer(token), json={"url": url}).json()
-        done = finished(client, job, token)
-    finally:
-        server.shutdown()
+    return server
+
+
+def test_link_jobs_fetch_http_links_only(tmp_path: Path, clip: Path) -> None:
+    settings = fast_settings(tmp_path / "data").with_overrides(allow_loopback_links=True)  # as in the tests only
+    with TestClient(create_app(settings, tiny_engine_factory)) as client:
+        _, token = token_for(client, settings, "ada")
+        refused = client.post("/v1/jobs/link", headers=bearer(token), json={"url": f"file://{clip}"})
+        assert refused.status_code == 422
+        server = serve_folder(clip.parent)
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+            job = client.post("/v1/jobs/link", headers=bearer(token), json={"url": url}).json()
+            done = finished(client, job, token)
+        finally:
+            server.shutdown()
     assert done["status"] == "done", done
     assert done["file_name"] == clip.name
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.7", "169.254.169.254", "192.168.1.1"])
+def test_link_jobs_never_reach_this_server_or_its_network(api, host: str) -> None:
+    """The API refuses what the dashboard refuses: a newsroom server is not a way into its own network.
+    Nothing listens at these addresses; the refusal comes before any connection."""
+    client, settings = api
+    _, token = token_for(client, settings, "ada")
+    job = client.post("/v1/jobs/link", headers=bearer(token), json={"url": f"http://{host}/clip.mp4"}).json()
+    done = finished(client, job, token)
+    assert done["status"] == "error" and "refused" in done["error"], done
 
 
 def test_openapi_schema_documents_the_routes(api) -> None:
