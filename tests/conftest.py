@@ -17,6 +17,20 @@ FRAME_SIZE = (640, 360)  # width, height
 FPS = 25.0
 
 
+# The keys every `score --json` line has had since 1.0 (the CLI, batch and API share the schema).
+SCORE_JSON_KEYS = {
+    "file",
+    "sha256",
+    "verdict",
+    "probability_fake",
+    "threshold",
+    "frames",
+    "timings_s",
+    "model",
+    "error",
+}
+
+
 def write_video(path: Path, frames: list[np.ndarray], fps: float = FPS) -> Path:
     """Write RGB frames as an MPEG-4 Part 2 .mp4 (OpenCV's built-in encoder)."""
     height, width = frames[0].shape[:2]

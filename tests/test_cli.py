@@ -7,21 +7,22 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SCORE_JSON_KEYS
+
 REPO = Path(__file__).resolve().parent.parent
 FRAME_KEYS = {"index", "time_s", "face_box", "p_fake", "certainty", "attention"}
-TOP_KEYS = {
-    "file",
-    "sha256",
-    "verdict",
-    "probability_fake",
-    "threshold",
-    "frames",
-    "timings_s",
-    "model",
-    "error",
+# Added on 2026-12-03: the signals, the three-level assessment, people, provenance and links.
+TOP_KEYS = SCORE_JSON_KEYS | {
     "signals",
+    "assessment",
+    "assessment_reasons",
+    "band",
+    "people",
+    "provenance",
+    "keyframes",
+    "source",
+    "analysed_at",
 }
-TOP_KEYS |= {"assessment", "assessment_reasons", "band", "people", "provenance", "keyframes", "source", "analysed_at"}
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

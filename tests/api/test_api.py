@@ -17,21 +17,10 @@ from dashboard.api_tokens import TokenStore
 from dashboard.settings import AppSettings
 from tests.dashboard.builders import fast_settings, make_user, tiny_engine_factory
 
-from conftest import astronaut_frames, write_video
+from conftest import SCORE_JSON_KEYS, astronaut_frames, write_video
 
 pytest_plugins = ["tests.dashboard.support"]
 
-SCORE_JSON_KEYS = {
-    "file",
-    "sha256",
-    "verdict",
-    "probability_fake",
-    "threshold",
-    "frames",
-    "timings_s",
-    "model",
-    "error",
-}
 
 
 @pytest.fixture

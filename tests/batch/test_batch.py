@@ -15,19 +15,8 @@ from pipeline.batch.inputs import collect_inputs
 from pipeline.batch.journal import Journal, done_path
 from pipeline.settings import Settings
 
-from conftest import astronaut_frames, write_video
+from conftest import SCORE_JSON_KEYS, astronaut_frames, write_video
 
-SCORE_JSON_KEYS = {
-    "file",
-    "sha256",
-    "verdict",
-    "probability_fake",
-    "threshold",
-    "frames",
-    "timings_s",
-    "model",
-    "error",
-}
 FRAMES = 8
 
 

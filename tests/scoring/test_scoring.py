@@ -15,6 +15,8 @@ from pipeline.scoring.extraction import extract_faces
 from pipeline.scoring.scorer import Scorer
 from pipeline.settings import ATTENTION_TEMPERATURE, Settings
 
+from conftest import SCORE_JSON_KEYS
+
 SETTINGS = Settings(frames=8, detector="haar", crop_size=64)
 
 
@@ -64,17 +66,7 @@ def test_calibration_temperature():
 
 def test_json_dict_matches_the_cli_schema(astronaut_clip: Path, scorer: Scorer):
     data = scorer.score(astronaut_clip).to_json_dict()
-    assert set(data) >= {
-        "file",
-        "sha256",
-        "verdict",
-        "probability_fake",
-        "threshold",
-        "frames",
-        "timings_s",
-        "model",
-        "error",
-    }
+    assert set(data) >= SCORE_JSON_KEYS
     assert set(data["timings_s"]) == {"decode", "detect", "model", "total"}
     assert set(data["model"]) >= {"name", "version", "sha256"}
     frame = data["frames"][0]
