@@ -448,19 +448,30 @@ def signal_rows(result: VideoResult) -> None:
 
 
 def full_result_view(opened: Opened, app: AppSettings) -> None:
-    """Everything the Analyze page shows about one analysis."""
+    """Everything the Analyze page shows about one analysis.
+
+    The order serves a phone first (390 px, where columns stack): the assessment, the downloads and the
+    timeline come within the first two screens; the quality panel, people and provenance follow.
+    """
     result = opened.result
     key = opened.analysis.result_key
     quality = assess_quality(result, app.quality)
-    verdict_col, quality_col = st.columns([3, 2])
-    with verdict_col:
-        verdict_card(result)
-    with quality_col, st.container(border=True):
-        st.header("Input quality")
-        quality_panel(quality)
+    store = runtime.get_store(app)
+    analysis = opened.analysis
+    verdict_card(result)
+    with st.container(key="reports"):
+        downloads(result, key, quality, app, store.list_notes(analysis.user_id, analysis.id))
+        st.caption(
+            "The PDF evidence report and the printable HTML report hold the file name, size, SHA-256, source "
+            "link, model version and hash, settings, assessment with its band and reasons, every person, the "
+            "chart, top faces, keyframes, provenance, case notes and limitations."
+        )
     st.header("Timeline")
     timeline_section(result, key)
     signal_rows(result)
+    with st.container(border=True):
+        st.header("Input quality")
+        quality_panel(quality)
     st.header("Faces the model weighed most")
     face_gallery(result, app.gallery_faces)
     with st.container(key="people_panel"):
@@ -468,18 +479,9 @@ def full_result_view(opened: Opened, app: AppSettings) -> None:
         people_panel(result, key, timeline_section, face_gallery, app.gallery_faces)
     provenance_panel(result)
     keyframes_panel(result, key)
-    store = runtime.get_store(app)
-    analysis = opened.analysis
     notes_panel(
         store.list_notes(analysis.user_id, analysis.id),
         lambda text: store.add_note(analysis.user_id, analysis.id, text, app.note_max_chars),
         NoteError,
         key,
     )
-    st.header("Reports")
-    st.caption(
-        "The PDF evidence report and the printable HTML report hold the file name, size, SHA-256, source link, "
-        "model version and hash, settings, assessment with its band and reasons, every person, the chart, top "
-        "faces, keyframes, provenance, case notes and limitations."
-    )
-    downloads(result, key, quality, app, store.list_notes(analysis.user_id, analysis.id))
