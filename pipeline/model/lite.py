@@ -32,7 +32,7 @@ from pipeline.model.fast_encoder import (
     probe_batch,
     sidecar_path,
 )
-from pipeline.model.output import ModelOutput
+from pipeline.model.output import ClipPredictor, ModelOutput
 from pipeline.model.tflite_runtime import make_interpreter
 
 HEAD_SUFFIX = ".head.tflite"
@@ -180,7 +180,7 @@ class LiteRecord:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
-class LiteModel:
+class LiteModel(ClipPredictor):
     """A detector scored entirely in LiteRT: the same interface as the Keras runtime for scoring,
     the dashboard and the Attention lab (`encode`, `predict_features`, `predict`, temperature)."""
 
@@ -216,20 +216,6 @@ class LiteModel:
     def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
         """The head on (T, D) features (zeros where mask is 0) at the current temperature."""
         return self.head(np.asarray(features, np.float32), np.asarray(mask, np.float32), self._temperature)
-
-    def frame_features(self, face_crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """(T, D) features: a crop for each frame where mask is 1, in order; zeros elsewhere."""
-        mask = np.asarray(mask, dtype=np.float32)
-        if int(mask.sum()) != len(face_crops):
-            raise ValueError("one crop is needed for each masked-in frame")
-        features = np.zeros((len(mask), self.feature_dim), dtype=np.float32)
-        features[mask > 0] = self.encode(face_crops)
-        return features
-
-    def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput:
-        """Score one clip: `face_crops` holds a crop for each frame where mask is 1, in order."""
-        mask = np.asarray(mask, dtype=np.float32)
-        return self.predict_features(self.frame_features(face_crops, mask), mask)
 
     def predict_at_temperature(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput:
         """The head at another attention temperature (the Attention lab); nothing to restore."""

@@ -48,3 +48,31 @@ class ScoringModel(Protocol):
     def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput: ...
 
     def predict_at_temperature(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput: ...
+
+
+class ClipPredictor:
+    """Encode a clip's face crops into per-frame features, then run the head: the part of
+    `ScoringModel` both runtimes share. They provide `feature_dim`, `encode` and `predict_features`."""
+
+    feature_dim: int
+
+    def encode(self, crops: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_features(self, features: np.ndarray, mask: np.ndarray) -> ModelOutput:
+        raise NotImplementedError
+
+    def frame_features(self, face_crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(T, D) features: a crop for each frame where mask is 1, in order; zeros elsewhere
+        (the head masks those frames out)."""
+        mask = np.asarray(mask, dtype=np.float32)
+        if int(mask.sum()) != len(face_crops):
+            raise ValueError("one crop is needed for each masked-in frame")
+        features = np.zeros((len(mask), self.feature_dim), dtype=np.float32)
+        features[mask > 0] = self.encode(face_crops)
+        return features
+
+    def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput:
+        """Score one clip: `face_crops` holds a crop for each frame where mask is 1, in order."""
+        mask = np.asarray(mask, dtype=np.float32)
+        return self.predict_features(self.frame_features(face_crops, mask), mask)

@@ -9,13 +9,13 @@ from pipeline.model.architecture import SEQUENCE_HEAD, head_members
 from pipeline.model.config import ModelInfo
 from pipeline.model.fast_encoder import FastEncoderStatus, TFLiteEncoder, encode_in_batches
 from pipeline.model.layers import CertaintyAttention
-from pipeline.model.output import ModelOutput
+from pipeline.model.output import ClipPredictor, ModelOutput
 
 ENCODE_BUCKET = 8
 HEAD_BUCKET = 32
 
 
-class LoadedModel:
+class LoadedModel(ClipPredictor):
     """A detector ready to score: load once (slow), then call `predict` per clip (fast)."""
 
     def __init__(self, model: keras.Model, info: ModelInfo):
@@ -91,21 +91,6 @@ class LoadedModel:
             certainty=np.asarray(outputs["certainty"])[0, :frames].astype(np.float64),
             attention=np.asarray(outputs["attention"])[0, :frames].astype(np.float64),
         )
-
-    def frame_features(self, face_crops: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """(T, D) backbone features: `face_crops` holds a crop for each frame where mask is 1, in order;
-        frames without a face get zeros (the head masks them out)."""
-        mask = np.asarray(mask, dtype=np.float32)
-        if int(mask.sum()) != len(face_crops):
-            raise ValueError("one crop is needed for each masked-in frame")
-        features = np.zeros((len(mask), self.feature_dim), dtype=np.float32)
-        features[mask > 0] = self.encode(face_crops)
-        return features
-
-    def predict(self, face_crops: np.ndarray, mask: np.ndarray) -> ModelOutput:
-        """Score one clip: `face_crops` holds a crop for each frame where mask is 1, in order."""
-        mask = np.asarray(mask, dtype=np.float32)
-        return self.predict_features(self.frame_features(face_crops, mask), mask)
 
     def predict_at_temperature(self, features: np.ndarray, mask: np.ndarray, temperature: float) -> ModelOutput:
         """The head on (T, D) features at another attention temperature, restored afterwards

@@ -22,7 +22,7 @@ from pipeline.video import (
     iter_frames,
     probe_video,
     read_sampled_frames,
-    sample_indices,
+    sampled_indices,
 )
 
 # Candidate faces kept per frame before the tracker picks the main one.
@@ -81,13 +81,7 @@ def extract_faces(
     as soon as their candidate faces are cut out, so memory stays flat even for long 4K clips.
     """
     info = info or probe_video(path, settings)
-    indices = sample_indices(
-        info.frame_count,
-        settings.frames,
-        fps=info.fps,
-        sample_fps=settings.sample_fps,
-        max_frames=settings.max_sampled_frames,
-    )
+    indices = sampled_indices(info, settings)
     decode_s = detect_s = 0.0
     candidates: list[list[Box]] = []
     candidate_crops: list[list[np.ndarray]] = []

@@ -10,6 +10,7 @@ from pipeline.video.decode import (
     probe_video,
     read_sampled_frames,
     sample_indices,
+    sampled_indices,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "probe_video",
     "read_sampled_frames",
     "sample_indices",
+    "sampled_indices",
 ]

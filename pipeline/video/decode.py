@@ -149,6 +149,17 @@ def sample_indices(
     return sorted({int(i) for i in picks})
 
 
+def sampled_indices(info: VideoInfo, settings: Settings) -> list[int]:
+    """The frame indices `settings` sample from the clip described by `info`."""
+    return sample_indices(
+        info.frame_count,
+        settings.frames,
+        fps=info.fps,
+        sample_fps=settings.sample_fps,
+        max_frames=settings.max_sampled_frames,
+    )
+
+
 def iter_frames(path: str | os.PathLike[str], indices: Sequence[int], fps: float) -> Iterator[SampledFrame]:
     """Decode the clip front to back and yield the frames at `indices` (sorted, unique).
 
@@ -195,13 +206,7 @@ def read_sampled_frames(info: VideoInfo, settings: Settings) -> tuple[VideoInfo,
     ends before the last sampled index, the real count is measured and the sample redone,
     so the frames still span the whole clip; the returned info carries the true count.
     """
-    indices = sample_indices(
-        info.frame_count,
-        settings.frames,
-        fps=info.fps,
-        sample_fps=settings.sample_fps,
-        max_frames=settings.max_sampled_frames,
-    )
+    indices = sampled_indices(info, settings)
     frames = list(iter_frames(info.path, indices, info.fps)) if indices else []
     if len(frames) < len(indices) or not indices:
         actual = count_decodable_frames(info.path)
