@@ -8,12 +8,13 @@ from dashboard.ui import runtime
 from dashboard.ui.auth import page_setup
 from dashboard.ui.components import analysis_label
 from dashboard.ui.navigation import PAGES
+from dashboard.wording import plain_markdown
 
 user = page_setup("Home", ":material/home:")
 
 st.title(APP_NAME)
 st.markdown(
-    f"Welcome, **{user.name}**. Upload a clip and get an honest verdict you can explain: a calibrated "
+    f"Welcome, **{plain_markdown(user.name)}**. Upload a clip and get an honest verdict you can explain: a calibrated "
     "probability, the faces the model looked at, and how much each frame counted."
 )
 
@@ -29,7 +30,9 @@ st.header("Your recent analyses")
 if recent:
     for analysis in recent:  # each opens its analysis on Analyze, with a link that survives a reload
         st.page_link(
-            "pages/1_Analyze.py", label=analysis_label(analysis), query_params={ANALYSIS_PARAM: str(analysis.id)}
+            "pages/1_Analyze.py",
+            label=plain_markdown(analysis_label(analysis)),
+            query_params={ANALYSIS_PARAM: str(analysis.id)},
         )
 else:
     st.info("No analyses yet: start on the **Analyze a clip** page.")

@@ -249,3 +249,12 @@ def file_size(size_bytes: int) -> str:
     if size_bytes < 1_000_000:
         return f"{max(size_bytes, 0) / 1000:.0f} KB" if size_bytes >= 1000 else f"{max(size_bytes, 0)} bytes"
     return f"{size_bytes / 1e6:.1f} MB"
+
+
+_MARKDOWN_SPECIALS = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def plain_markdown(text: str) -> str:
+    """`text` as literal characters inside Markdown: a name or file name can carry no image
+    (which the browser would fetch), link, emphasis or Streamlit colour/icon syntax."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIALS else c for c in text)

@@ -92,3 +92,19 @@ def test_model_card_of_the_shipped_model_shows_its_skill_card_and_figures(
     assert signals[0].value.iloc[0]["Val AUC (loaded model)"].startswith("0.7")
     images = app.get("image")
     assert len(images) >= 3  # the reliability diagram, and the card's training curve and diagram
+
+
+def test_a_name_with_markdown_is_shown_as_text_not_rendered(app_env: AppSettings) -> None:
+    """A full name with Markdown image syntax must not make the browser fetch an outside URL."""
+    from dashboard.accounts import register
+    from tests.dashboard.builders import registration
+
+    settings = fast_settings(app_env.data_dir)
+    store = Store(app_env.database_path)
+    name = "Eve ![x](http://example.invalid/p.png) _under_score_"
+    user, errors = register(store, registration("eve", full_name=name), settings)
+    assert user is not None, errors
+    app = logged_in("eve")
+    greeting = next(m.value for m in app.markdown if "Welcome" in m.value)
+    assert "![x](" not in greeting and "\\!\\[x\\]\\(http" in greeting
+    assert "\\_under\\_score\\_" in greeting

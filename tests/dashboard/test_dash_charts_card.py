@@ -173,3 +173,12 @@ def test_timeline_can_use_the_share_of_the_clip() -> None:
     assert max(probability.x) <= 100.0 and list(share.layout.xaxis.range) == [0.0, 100.0]
     assert share.layout.xaxis2.title.text == "Share of the clip (%)"
     assert seconds.layout.xaxis2.title.text == "Time (s)"
+
+
+def test_plain_markdown_leaves_no_markdown_syntax():
+    from dashboard.wording import plain_markdown
+
+    assert plain_markdown("a_b*c") == "a\\_b\\*c"
+    assert plain_markdown("![x](http://h/p.png)") == "\\!\\[x\\]\\(http\\://h/p\\.png\\)"
+    assert plain_markdown(":red[alert]") == "\\:red\\[alert\\]"
+    assert plain_markdown("plain name") == "plain name"
