@@ -64,6 +64,7 @@ def ridge_scores(
     from sklearn.preprocessing import StandardScaler
 
     copies = len(statistics)
+    weights = weights / weights.mean()  # mean one, so `alpha` means the same whatever the clip count
 
     def fit_and_score(train: np.ndarray, test: np.ndarray) -> np.ndarray:
         x = np.concatenate([statistics[c, train] for c in range(copies)])

@@ -75,6 +75,8 @@ def test_out_of_fold_ridge_finds_a_planted_direction_and_format_baselines_run():
     assert stats.shape == (80, 15)
     scores = ridge_scores(stats[None], labels, np.ones(80), folds, alpha=1.0)
     assert group_bootstrap_auc(labels, scores, np.array([c.group for c in clips]), rounds=100).auc > 0.8
+    # weights that sum to one (as family_weights returns them) must not inflate the penalty
+    assert np.allclose(ridge_scores(stats[None], labels, np.full(80, 1 / 80), folds, alpha=1.0), scores)
     facts = rng.normal(size=(80, 6))
     baselines = format_baseline_scores(facts, labels, folds)
     assert set(baselines) >= {"duration only", "audio presence only"}
