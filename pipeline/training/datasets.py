@@ -76,7 +76,9 @@ def read_manifest(path: Path, val_fraction: float = DEFAULT_VAL_FRACTION) -> lis
     return clips
 
 
-class _UnionFind:
+class UnionFind:
+    """Union-find over names: which groups, people or families end up joined."""
+
     def __init__(self) -> None:
         self.parent: dict[str, str] = {}
 
@@ -104,7 +106,7 @@ def read_faceforensics(root: Path, val_fraction: float = DEFAULT_VAL_FRACTION) -
         if video.suffix.lower() in VIDEO_SUFFIXES:
             method = video.relative_to(root / "manipulated_sequences").parts[0]
             entries.append((video, 1, method, video.stem.split("_")))
-    groups = _UnionFind()
+    groups = UnionFind()
     for _, _, _, ids in entries:
         for other in ids[1:]:
             groups.union(ids[0], other)

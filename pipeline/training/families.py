@@ -20,26 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from pipeline.training.datasets import Clip
+from pipeline.training.datasets import Clip, UnionFind
 
 BOOTSTRAP_ROUNDS = 2000
-
-
-class _Components:
-    """Union-find over family and group names."""
-
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, item: str) -> str:
-        self.parent.setdefault(item, item)
-        while self.parent[item] != item:
-            self.parent[item] = self.parent[self.parent[item]]
-            item = self.parent[item]
-        return item
-
-    def union(self, a: str, b: str) -> None:
-        self.parent[self.find(a)] = self.find(b)
 
 
 def family_folds(clips: Sequence[Clip], folds: int = 5, seed: int = 0) -> np.ndarray:
@@ -47,7 +30,7 @@ def family_folds(clips: Sequence[Clip], folds: int = 5, seed: int = 0) -> np.nda
     if folds < 2:
         raise ValueError("leave-families-out needs at least two folds")
     rng = np.random.default_rng(seed)
-    units = _Components()
+    units = UnionFind()  # over family and group names
     for clip in clips:
         if clip.label == 1:
             units.union("group:" + clip.group, "family:" + clip.method)
