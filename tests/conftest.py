@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -117,3 +119,12 @@ def two_people_frames(count: int) -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def two_person_clip(clip_dir: Path) -> Path:
     return write_video(clip_dir / "two_people.mp4", two_people_frames(50))
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_main_module() -> Iterator[None]:
+    """Streamlit's AppTest runs a page as `__main__` and leaves it there; a process pool spawned by a
+    later test would then re-run that page in every worker. Put pytest's own `__main__` back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main

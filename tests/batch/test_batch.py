@@ -79,7 +79,8 @@ def test_batch_writes_score_json_lines_and_resumes(archive: Path, tmp_path: Path
     by_name = {Path(line["file"]).name: line for line in first}
     assert set(by_name) == {"a.mp4", "b.mp4", "broken.mp4", "gone.mp4"}
     assert all(set(line) >= SCORE_JSON_KEYS for line in first)
-    assert by_name["a.mp4"]["verdict"] in {"fake", "real"} and len(by_name["a.mp4"]["frames"]) == FRAMES
+    assert by_name["a.mp4"]["verdict"] in {"fake", "real"}, by_name["a.mp4"]["error"]
+    assert len(by_name["a.mp4"]["frames"]) == FRAMES
     assert by_name["broken.mp4"]["verdict"] == "error" and by_name["broken.mp4"]["error"]
     assert by_name["gone.mp4"]["verdict"] == "error" and "not found" in by_name["gone.mp4"]["error"]
     if runner == "ray":
